@@ -1,0 +1,214 @@
+/**
+ * The server, assembled: data folder and certificate (first-start.ts), the
+ * reactor (lib/net), HTTP connections (lib/http) with the API routes and the
+ * static files, and the observability endpoints.
+ *
+ * bin/server.ts reads server.conf and signals; this file knows neither, so
+ * tests start the same server in-process on port 0.
+ */
+import { resolve } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE, type Counter } from '../metrics/metrics.js';
+import { Reactor, createTlsContext, type Connection } from '../net/reactor.js';
+import { AddressMatcher, isLoopback } from '../net/client-address.js';
+import { prepareDataDir } from '../net/first-start.js';
+import { HttpConnection, type HttpServices, type UpgradeOutcome } from '../http/connection.js';
+import { Router, type Handler, type Request } from '../http/router.js';
+import { StaticFiles } from '../http/static-files.js';
+import { securityHeaders } from '../http/security-headers.js';
+import { HttpError } from '../http/http-error.js';
+import { errorResponse, jsonResponse, type Response, type ResponseHeaders } from '../http/response.js';
+import { headerValue } from '../http/request-head.js';
+
+export const VERSION = '0.1.0';
+
+export interface ChatServerOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** The `SECRET_KEY` environment variable, or undefined. */
+  readonly secretKeyEnv: string | undefined;
+  /** Relative paths in the config are resolved against this folder (the config file's). */
+  readonly baseDir: string;
+}
+
+export interface Started {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export class ChatServer {
+  readonly metrics = new MetricsRegistry();
+  readonly router = new Router();
+  private config: Config;
+  private reactor: Reactor | null = null;
+  private staticFiles: StaticFiles | null = null;
+  private trustProxy: AddressMatcher;
+  private common: ResponseHeaders;
+  private readonly loopDelay: IntervalHistogram;
+  private loopDelayReset: NodeJS.Timeout | null = null;
+  private readonly requestsTotal: Counter;
+  /** The signing key for tokens (from SECRET_KEY or the data folder). */
+  secret: Buffer = Buffer.alloc(0);
+  draining = false;
+
+  constructor(private readonly options: ChatServerOptions) {
+    this.config = options.config;
+    this.trustProxy = new AddressMatcher(this.config.trust_proxy);
+    this.common = securityHeaders({ tls: this.config.tls });
+    this.requestsTotal = this.metrics.counter('chat_http_requests_total', 'HTTP responses sent, by status code.');
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.registerProcessMetrics();
+    this.registerRoutes();
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /** Resolve a configured path against the config file's folder. */
+  path(p: string): string {
+    return resolve(this.options.baseDir, p);
+  }
+
+  async start(): Promise<Started> {
+    const c = this.config;
+    const dataDir = this.path(c.data_dir);
+    const prepared = prepareDataDir({
+      dataDir,
+      certFile: c.cert_file === '' ? '' : this.path(c.cert_file),
+      keyFile: c.key_file === '' ? '' : this.path(c.key_file),
+      secretKeyEnv: this.options.secretKeyEnv,
+      log: (level, msg, fields) => this.log[level](msg, fields),
+    });
+    this.secret = prepared.secret;
+    this.staticFiles = new StaticFiles({
+      publicDir: this.path(c.public_dir),
+      cacheMaxFileBytes: c.static_cache_max_file_bytes,
+      cacheMaxBytes: c.static_cache_max_bytes,
+    });
+    const services: HttpServices = {
+      reactor: null as unknown as Reactor, // set just below, before any connection exists
+      router: this.router,
+      staticFiles: this.staticFiles,
+      limits: () => this.config,
+      commonHeaders: () => this.common,
+      trustProxy: () => this.trustProxy,
+      log: this.log,
+      requestsTotal: this.requestsTotal,
+      upgrade: (conn, req, unconsumed) => this.upgrade(conn, req, unconsumed),
+    };
+    this.reactor = new Reactor({
+      limits: c,
+      secureContext: c.tls ? createTlsContext(prepared.certPem, prepared.keyPem) : null,
+      log: this.log,
+      metrics: this.metrics,
+      onReady: (conn) => new HttpConnection(conn, services),
+    });
+    (services as { reactor: Reactor }).reactor = this.reactor;
+    this.loopDelay.enable();
+    this.loopDelayReset = setInterval(() => this.loopDelay.reset(), 60_000);
+    this.loopDelayReset.unref();
+
+    const { port } = await this.reactor.listen();
+    const scheme = c.tls ? 'https' : 'http';
+    const shownHost = c.host === '127.0.0.1' || c.host === '::1' || c.host === '::' || c.host === '0.0.0.0' ? 'localhost' : c.host;
+    const url = `${scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    return { url, host: c.host, port };
+  }
+
+  /**
+   * Graceful drain (DESIGN.md): refuse new work with 503, let in-flight
+   * requests finish, close idle connections; everything is closed by
+   * `drain_timeout` at the latest.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    if (this.loopDelayReset) clearInterval(this.loopDelayReset);
+    this.loopDelay.disable();
+    await this.reactor?.drain(this.config.drain_timeout);
+  }
+
+  /** Close everything at once (a second signal, or a test's cleanup). */
+  destroy(): void {
+    this.draining = true;
+    if (this.loopDelayReset) clearInterval(this.loopDelayReset);
+    this.loopDelay.disable();
+    this.reactor?.destroyAll();
+  }
+
+  get connections(): ReadonlySet<Connection> {
+    return this.reactor?.connections ?? new Set();
+  }
+
+  /**
+   * An API route. While draining, every API request but /healthz is refused
+   * with 503 `draining` (API.md).
+   */
+  route(method: string, path: string, handler: Handler): void {
+    this.router.on(method, path, (req) => {
+      if (this.draining) throw DRAINING;
+      return handler(req);
+    });
+  }
+
+  /** Upgrade requests; replaced by the WebSocket layer when it is mounted. */
+  upgradeHandler: ((conn: Connection, req: Request, unconsumed: Buffer) => UpgradeOutcome) | null = null;
+
+  private upgrade(conn: Connection, req: Request, unconsumed: Buffer): UpgradeOutcome {
+    if (this.upgradeHandler) return this.upgradeHandler(conn, req, unconsumed);
+    return { kind: 'refused', response: errorResponse(new HttpError(404, 'not_found', 'no such resource')) };
+  }
+
+  private registerRoutes(): void {
+    // API.md: `GET /healthz` → 200 {"status":"ok"}; 503 {"status":"draining"} while shutting down.
+    this.router.on('GET', '/healthz', () => (this.draining ? jsonResponse(503, { status: 'draining' }) : jsonResponse(200, { status: 'ok' })));
+    this.router.on('GET', '/metrics', (req) => this.metricsResponse(req));
+  }
+
+  /** API.md: `/metrics` from loopback, or with `Authorization: Bearer <metrics_token>`; else 403. */
+  private metricsResponse(req: Request): Response {
+    if (!isLoopback(req.client.ip) && !this.hasMetricsToken(req)) {
+      throw new HttpError(403, 'forbidden', 'metrics are served to loopback clients or with the metrics token');
+    }
+    const body = Buffer.from(this.metrics.render(), 'utf8');
+    return { status: 200, headers: [['Content-Type', PROMETHEUS_CONTENT_TYPE], ['Cache-Control', 'no-store']], body };
+  }
+
+  private hasMetricsToken(req: Request): boolean {
+    const token = this.config.metrics_token;
+    if (token === '') return false;
+    const auth = headerValue(req.head, 'authorization');
+    const m = auth === undefined ? null : /^Bearer +(\S+)$/i.exec(auth);
+    if (!m) return false;
+    const given = Buffer.from(m[1]!, 'utf8');
+    const wanted = Buffer.from(token, 'utf8');
+    // Constant time, so the token cannot be guessed byte by byte from timing.
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  }
+
+  private registerProcessMetrics(): void {
+    const m = this.metrics;
+    m.gauge('chat_build_info', 'Build information; the value is always 1.').set(1, { version: VERSION, node: process.version });
+    m.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.').collect(() => process.memoryUsage.rss());
+    m.gauge('process_heap_used_bytes', 'V8 heap in use, in bytes.').collect(() => process.memoryUsage().heapUsed);
+    m.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.').set(Math.round(Date.now() / 1000 - process.uptime()));
+    m.gauge('chat_event_loop_delay_p50_seconds', 'Event-loop delay, median over the last minute.').collect(() => nanosToSeconds(this.loopDelay.percentile(50)));
+    m.gauge('chat_event_loop_delay_p99_seconds', 'Event-loop delay, 99th percentile over the last minute.').collect(() => nanosToSeconds(this.loopDelay.percentile(99)));
+    m.gauge('chat_event_loop_delay_max_seconds', 'Event-loop delay, maximum over the last minute.').collect(() => nanosToSeconds(this.loopDelay.max));
+  }
+}
+
+const DRAINING = new HttpError(503, 'draining', 'the server is shutting down; retry shortly', { headers: { 'Retry-After': '5' } });
+
+function nanosToSeconds(n: number): number {
+  return Number.isFinite(n) ? n / 1e9 : 0;
+}
+
