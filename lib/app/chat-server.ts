@@ -89,6 +89,9 @@ export class ChatServer {
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
     this.secret = prepared.secret;
+
+    // ── application modules (accounts, chat) mount here ──
+    await this.mountModules();
     this.staticFiles = new StaticFiles({
       publicDir: this.path(c.public_dir),
       cacheMaxFileBytes: c.static_cache_max_file_bytes,
@@ -134,6 +137,18 @@ export class ChatServer {
     if (this.loopDelayReset) clearInterval(this.loopDelayReset);
     this.loopDelay.disable();
     await this.reactor?.drain(this.config.drain_timeout);
+    this.runShutdownHooks();
+  }
+
+  private runShutdownHooks(): void {
+    const hooks = this.shutdownHooks.splice(0);
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch (err) {
+        this.log.error('shutdown hook failed', { err: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
   }
 
   /** Close everything at once (a second signal, or a test's cleanup). */
@@ -142,6 +157,7 @@ export class ChatServer {
     if (this.loopDelayReset) clearInterval(this.loopDelayReset);
     this.loopDelay.disable();
     this.reactor?.destroyAll();
+    this.runShutdownHooks();
   }
 
   get connections(): ReadonlySet<Connection> {
@@ -158,6 +174,17 @@ export class ChatServer {
       return handler(req);
     });
   }
+
+  /** Hooks for the application layers; each adds its routes and state. */
+  private async mountModules(): Promise<void> {
+    for (const mount of this.moduleMounts) await mount(this);
+  }
+
+  /** Application modules to mount at start (accounts, chat), in order. */
+  readonly moduleMounts: ((server: ChatServer) => void | Promise<void>)[] = [];
+
+  /** Called at the end of drain() / destroy(), after connections are gone (close the database here). */
+  readonly shutdownHooks: (() => void)[] = [];
 
   /** Upgrade requests; replaced by the WebSocket layer when it is mounted. */
   upgradeHandler: ((conn: Connection, req: Request, unconsumed: Buffer) => UpgradeOutcome) | null = null;
