@@ -22,6 +22,8 @@ import { securityHeaders } from '../http/security-headers.js';
 import { HttpError } from '../http/http-error.js';
 import { errorResponse, jsonResponse, type Response, type ResponseHeaders } from '../http/response.js';
 import { headerValue } from '../http/request-head.js';
+import { WsUpgrader, echoEndpoint, type WsEndpoint } from '../ws/upgrade.js';
+import type { WsMetrics, WsOptions } from '../ws/connection.js';
 
 export const VERSION = '0.1.0';
 
@@ -89,9 +91,6 @@ export class ChatServer {
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
     this.secret = prepared.secret;
-
-    // ── application modules (accounts, chat) mount here ──
-    await this.mountModules();
     this.staticFiles = new StaticFiles({
       publicDir: this.path(c.public_dir),
       cacheMaxFileBytes: c.static_cache_max_file_bytes,
@@ -116,6 +115,9 @@ export class ChatServer {
       onReady: (conn) => new HttpConnection(conn, services),
     });
     (services as { reactor: Reactor }).reactor = this.reactor;
+    this.ws = new WsUpgrader(this.reactor, { allowedOrigins: () => this.config.allowed_origins, publicOrigin: () => this.config.public_origin }, () => this.config.trace.includes('ws'));
+    if (c.ws_echo_path !== '') this.mountWebSocket(echoEndpoint(c.ws_echo_path, this.wsOptions((cfg) => cfg.ws_echo_max_message_bytes)));
+    for (const mount of this.moduleMounts) await mount(this);
     this.loopDelay.enable();
     this.loopDelayReset = setInterval(() => this.loopDelay.reset(), 60_000);
     this.loopDelayReset.unref();
@@ -175,11 +177,6 @@ export class ChatServer {
     });
   }
 
-  /** Hooks for the application layers; each adds its routes and state. */
-  private async mountModules(): Promise<void> {
-    for (const mount of this.moduleMounts) await mount(this);
-  }
-
   /** Application modules to mount at start (accounts, chat), in order. */
   readonly moduleMounts: ((server: ChatServer) => void | Promise<void>)[] = [];
 
@@ -187,12 +184,39 @@ export class ChatServer {
   readonly shutdownHooks: (() => void)[] = [];
 
   /** Upgrade requests; replaced by the WebSocket layer when it is mounted. */
-  upgradeHandler: ((conn: Connection, req: Request, unconsumed: Buffer) => UpgradeOutcome) | null = null;
-
-  private upgrade(conn: Connection, req: Request, unconsumed: Buffer): UpgradeOutcome {
-    if (this.upgradeHandler) return this.upgradeHandler(conn, req, unconsumed);
-    return { kind: 'refused', response: errorResponse(new HttpError(404, 'not_found', 'no such resource')) };
+  private upgrade(conn: Connection, req: Request, unconsumed: Buffer): UpgradeOutcome | Promise<UpgradeOutcome> {
+    if (!this.ws) return { kind: 'refused', response: errorResponse(new HttpError(404, 'not_found', 'no such resource')) };
+    return this.ws.upgrade(conn, req, unconsumed);
   }
+
+  /** WebSocket endpoints (lib/ws/upgrade.ts); null until start(). */
+  ws: WsUpgrader | null = null;
+
+  /** Mount a WebSocket endpoint on its path (call from a module mount). */
+  mountWebSocket(endpoint: WsEndpoint): void {
+    this.ws!.mount(endpoint);
+    this.router.upgrade(endpoint.path);
+  }
+
+  /** Options for a WebSocket endpoint, read from the current config. */
+  wsOptions(maxMessageBytes: (c: Config) => number): () => WsOptions {
+    return () => ({
+      maxMessageBytes: maxMessageBytes(this.config),
+      maxBufferedBytes: () => this.config.ws_max_buffered_bytes,
+      log: this.log,
+      metrics: this.wsMetrics,
+      trace: this.config.trace.includes('ws'),
+      tracePayloads: this.config.trace_payloads,
+    });
+  }
+
+  private readonly wsMetrics: WsMetrics = {
+    closed: this.metrics.counter('chat_ws_connections_closed_total', 'WebSocket connections closed, by close code.'),
+    messagesIn: this.metrics.counter('chat_ws_messages_received_total', 'WebSocket messages received, by type.'),
+    framesOut: this.metrics.counter('chat_ws_frames_sent_total', 'WebSocket frames written.'),
+    dropped: this.metrics.counter('chat_ws_frames_dropped_total', 'Droppable frames (typing notices) not sent to a client that was behind.'),
+    slowConsumers: this.metrics.counter('chat_ws_slow_consumers_total', 'WebSocket clients closed with 4008 because they could not keep up.'),
+  };
 
   private registerRoutes(): void {
     // API.md: `GET /healthz` → 200 {"status":"ok"}; 503 {"status":"draining"} while shutting down.

@@ -57,7 +57,7 @@ export interface HttpServices {
   readonly log: Logger;
   readonly requestsTotal: Counter;
   /** Called for a route of kind 'upgrade'. The HTTP connection has detached from the socket before the call. */
-  readonly upgrade: (conn: Connection, req: Request, unconsumed: Buffer) => UpgradeOutcome;
+  readonly upgrade: (conn: Connection, req: Request, unconsumed: Buffer) => UpgradeOutcome | Promise<UpgradeOutcome>;
   /** The protocol trace for learners (`trace = http`), or null. */
   readonly traceHead?: ((conn: Connection, head: RequestHead) => void) | null;
 }
@@ -234,23 +234,23 @@ export class HttpConnection implements ConnectionOwner {
     }
   }
 
-  private upgrade(req: Request, started: number): void {
+  private async upgrade(req: Request, started: number): Promise<void> {
     if (req.head.upgrade === null) {
       // A plain request to a WebSocket path: the WebSocket layer answers it
       // (API.md: `HEAD /ws` gets what a plain `GET /ws` gets; `POST /ws` → 405).
-      const outcome = this.services.upgrade(this.conn, req, Buffer.alloc(0));
+      const outcome = await this.services.upgrade(this.conn, req, Buffer.alloc(0));
       if (outcome.kind === 'refused') this.send(req, outcome.response, false, started);
       return;
     }
     if (this.draining) {
-      this.parser.resume();
       return this.send(req, errorResponse(DRAINING), true, started);
     }
     // Hand the socket over. The parser paused right after this request, so
-    // everything it holds belongs to the WebSocket layer.
+    // everything it holds belongs to the WebSocket layer; the socket is paused
+    // until the WebSocket layer reads it (or we take it back).
     this.detach();
     const unconsumed = this.parser.takeUnconsumed();
-    const outcome = this.services.upgrade(this.conn, req, unconsumed);
+    const outcome = await this.services.upgrade(this.conn, req, unconsumed);
     if (outcome.kind === 'upgraded') {
       this.accessLog(req, 101, 0, started);
       this.services.requestsTotal.inc({ status: 101 });
@@ -403,12 +403,14 @@ export class HttpConnection implements ConnectionOwner {
 
   private detach(): void {
     this.detached = true;
+    this.conn.stream.pause();
     this.conn.stream.off('data', this.onData);
     this.conn.stream.off('drain', this.onDrainEvent);
   }
 
   private reattach(): void {
     this.detached = false;
+    this.conn.stream.resume();
     this.conn.owner = this;
     this.conn.stream.on('drain', this.onDrainEvent);
   }

@@ -1,0 +1,294 @@
+/**
+ * One WebSocket connection after the opening handshake: the only file of
+ * lib/ws that touches a socket (STYLE.md habit 1). It feeds bytes to the
+ * sans-IO FrameParser, answers pings, runs the closing handshake, and writes
+ * frames with backpressure.
+ *
+ * The closing handshake (RFC 6455 §5.5.1, §7.1.2–§7.1.4), from this side:
+ *
+ *   peer closes first                     we close first
+ *   ───────────────                       ──────────────
+ *   client ── Close(code) ──► server      server ── Close(code) ──► client
+ *   client ◄── Close(code) ── server      (phase ws-closing: wait ws_close_timeout)
+ *   server closes TCP                     server ◄── Close ── client
+ *                                         server closes TCP
+ *
+ * "The server SHOULD close the underlying TCP connection first" (§7.1.1), so
+ * the server ends TCP once both Close frames have crossed. A peer that never
+ * answers our Close is cut off by the sweep (reactor.ts) after
+ * `ws_close_timeout`. A protocol error "fails the connection" (§7.1.7): we send
+ * a Close with the error's code and close TCP without waiting.
+ *
+ * Backpressure (DESIGN.md): while our outgoing buffer needs draining we stop
+ * reading from this client, so a client that sends faster than it reads only
+ * slows itself down. Frames written to it by others (broadcasts) while its
+ * buffer is full pile up; past `ws_max_buffered_bytes` it is closed with 4008
+ * (API.md: slow consumer). Frames marked droppable (typing notices) are
+ * dropped first, as soon as the buffer is not empty.
+ */
+import type { Connection, ConnectionOwner, Reactor } from '../net/reactor.js';
+import type { TimeoutReason } from '../net/sweep-policy.js';
+import type { Logger } from '../log/logger.js';
+import type { Counter } from '../metrics/metrics.js';
+import { FrameParser, type WsEvent } from './frame-parser.js';
+import { encodeClose, encodeFrame } from './frame-encoder.js';
+import { closeReplyCode, closeCodeName } from './close.js';
+import { CLOSE, OPCODE } from './constants.js';
+import { describeFrame, parseFrameHeader } from './trace.js';
+
+/** What the application does with a connection (the echo endpoint, the chat). */
+export interface WsHandler {
+  /** The connection is open (the 101 is written). */
+  onOpen?(ws: WebSocketConnection): void;
+  /** A complete text message; its bytes are valid UTF-8 (§8.1). */
+  onText(ws: WebSocketConnection, data: Buffer): void;
+  /** A complete binary message. */
+  onBinary(ws: WebSocketConnection, data: Buffer): void;
+  /** Once, when the TCP connection is gone: the code received or sent, or 1006 when there was none (§7.1.5). */
+  onClose?(ws: WebSocketConnection, code: number, reason: string): void;
+  /** A drain began; default: close with 1001 "going away". */
+  onDrain?(ws: WebSocketConnection): void;
+}
+
+export interface WsOptions {
+  readonly maxMessageBytes: number;
+  /** Read at every send, so a reload applies to open connections. */
+  readonly maxBufferedBytes: () => number;
+  readonly log: Logger;
+  readonly metrics: WsMetrics;
+  /** Log every frame, annotated field by field (`trace = ws`). */
+  readonly trace: boolean;
+  /** Show payload text in the trace (`trace_payloads = on`). */
+  readonly tracePayloads: boolean;
+}
+
+export interface WsMetrics {
+  readonly closed: Counter;
+  readonly messagesIn: Counter;
+  readonly framesOut: Counter;
+  readonly dropped: Counter;
+  readonly slowConsumers: Counter;
+}
+
+export type WsState = 'open' | 'closing' | 'closed';
+
+export class WebSocketConnection implements ConnectionOwner {
+  state: WsState = 'open';
+  /** Whatever the application keeps per connection (the user, their rooms). */
+  data: unknown = null;
+  private readonly parser: FrameParser;
+  private sentClose = false;
+  private closeCode = CLOSE.ABNORMAL as number;
+  private closeReason = '';
+  private corked = false;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    readonly conn: Connection,
+    private readonly reactor: Reactor,
+    private readonly handler: WsHandler,
+    private readonly options: WsOptions,
+  ) {
+    this.parser = new FrameParser({ maxMessageBytes: options.maxMessageBytes, requireMask: true, emitFrameHeaders: options.trace });
+    conn.owner = this;
+    conn.pingSentAt = null;
+    reactor.setPhase(conn, 'ws-open');
+    conn.stream.on('data', this.onData);
+    conn.stream.on('drain', () => {
+      if (this.state !== 'closed' && conn.stream.isPaused()) conn.stream.resume();
+    });
+    conn.stream.once('close', () => this.closed());
+  }
+
+  /** Start reading: call after the 101 is written, with the bytes that came with the handshake. */
+  start(unconsumed: Buffer): void {
+    this.handler.onOpen?.(this);
+    if (unconsumed.length > 0) this.receive(unconsumed);
+    if (this.state !== 'closed') this.conn.stream.resume();
+  }
+
+  get id(): number {
+    return this.conn.id;
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────
+
+  private receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.conn.since = this.reactor.now; // any byte is a sign of life
+    const { events, error } = this.parser.push(chunk);
+    for (const event of events) {
+      this.handle(event);
+      if ((this.state as WsState) === 'closed') return;
+    }
+    if (error) this.fail(error.closeCode, error.message);
+  }
+
+  private handle(event: WsEvent): void {
+    switch (event.type) {
+      case 'text':
+        this.options.metrics.messagesIn.inc({ type: 'text' });
+        if (this.state === 'open') this.handler.onText(this, event.data);
+        return;
+      case 'binary':
+        this.options.metrics.messagesIn.inc({ type: 'binary' });
+        if (this.state === 'open') this.handler.onBinary(this, event.data);
+        return;
+      case 'ping':
+        // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
+        // frame in response ... [with] identical 'Application data'".
+        // Not after our Close: nothing may follow it (§5.5.1).
+        if (!this.sentClose) this.writeFrame(encodeFrame(OPCODE.PONG, event.data), false);
+        return;
+      case 'pong':
+        // §5.5.3: a Pong answers our ping (or is a unidirectional heartbeat); either way the peer is alive.
+        this.conn.pingSentAt = null;
+        return;
+      case 'close':
+        return this.receivedClose(event.code, event.reason);
+      case 'frame':
+        this.options.log.info('trace ws', { conn: this.conn.id, frame: describeFrame('in', event.header, undefined, this.options.tracePayloads) });
+        return;
+    }
+  }
+
+  /** §5.5.1: the peer's Close. Answer it if we have not sent ours, then close TCP. */
+  private receivedClose(code: number | null, reason: string): void {
+    if (!this.sentClose) {
+      this.closeCode = code ?? CLOSE.NO_STATUS;
+      this.closeReason = reason;
+      this.sentClose = true;
+      this.writeFrame(encodeClose(closeReplyCode(code)), false);
+    }
+    this.endTcp();
+  }
+
+  // ── writing ────────────────────────────────────────────────────────────
+
+  /** Send a text message (a string, or bytes already known to be UTF-8). */
+  sendText(text: string | Buffer, droppable = false): boolean {
+    const payload = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    return this.sendFrame(encodeFrame(OPCODE.TEXT, payload), droppable);
+  }
+
+  sendBinary(data: Buffer): boolean {
+    return this.sendFrame(encodeFrame(OPCODE.BINARY, data), false);
+  }
+
+  /**
+   * Send an already-encoded frame: a broadcast encodes once and hands the same
+   * bytes to every member (DESIGN.md "encode once, write many").
+   * Returns false if the frame was not sent (dropped, or the connection is closing).
+   */
+  sendFrame(frame: Buffer, droppable = false): boolean {
+    if (this.state !== 'open') return false;
+    const stream = this.conn.stream;
+    if (stream.writableNeedDrain) {
+      if (droppable) {
+        this.options.metrics.dropped.inc();
+        return false;
+      }
+      if (stream.writableLength + frame.length > this.options.maxBufferedBytes()) {
+        this.options.metrics.slowConsumers.inc();
+        this.close(CLOSE.SLOW_CONSUMER, 'slow consumer: reconnect and resume');
+        return false;
+      }
+    }
+    this.writeFrame(frame, true);
+    return true;
+  }
+
+  /** Write frame bytes; a burst in one turn of the event loop leaves in one batch (cork until next tick). */
+  private writeFrame(frame: Buffer, pauseIfFull: boolean): void {
+    const stream = this.conn.stream;
+    if (stream.destroyed || !stream.writable) return;
+    if (this.options.trace) this.traceOut(frame);
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stream.uncork();
+      });
+    }
+    this.options.metrics.framesOut.inc();
+    const ok = stream.write(frame);
+    // Our buffer is full: stop reading this client until it drains (it cannot make us buffer more by sending more).
+    if (!ok && pauseIfFull) stream.pause();
+  }
+
+  private traceOut(frame: Buffer): void {
+    const parsed = parseFrameHeader(frame);
+    if (parsed) {
+      this.options.log.info('trace ws', {
+        conn: this.conn.id,
+        frame: describeFrame('out', parsed.header, frame.subarray(parsed.headerLength), this.options.tracePayloads),
+      });
+    }
+  }
+
+  // ── closing ────────────────────────────────────────────────────────────
+
+  /** Start the closing handshake (§7.1.2): send Close, wait for the peer's. */
+  close(code: number, reason = ''): void {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    this.sentClose = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.writeFrame(encodeClose(code, reason), false);
+    this.reactor.setPhase(this.conn, 'ws-closing');
+  }
+
+  /** Fail the connection (§7.1.7): Close with the error's code, then close TCP without waiting. */
+  private fail(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.options.log.debug('websocket failed', { conn: this.conn.id, code, reason });
+    if (!this.sentClose) {
+      this.sentClose = true;
+      this.closeCode = code;
+      this.closeReason = reason;
+      this.writeFrame(encodeClose(code, reason), false);
+    }
+    this.endTcp();
+  }
+
+  /** Both Close frames have crossed, or the connection failed: close TCP after our bytes are out. */
+  private endTcp(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const stream = this.conn.stream;
+    stream.off('data', this.onData);
+    stream.end();
+    // If the peer does not close its side, the sweep's close timeout destroys the socket.
+    this.reactor.setPhase(this.conn, 'ws-closing');
+  }
+
+  private closed(): void {
+    const wasClean = this.state === 'closed' && this.sentClose;
+    this.state = 'closed';
+    const code = wasClean || this.sentClose ? this.closeCode : CLOSE.ABNORMAL;
+    this.options.metrics.closed.inc({ code: String(code), name: closeCodeName(code) });
+    this.handler.onClose?.(this, code, this.closeReason);
+  }
+
+  // ── the reactor speaks ─────────────────────────────────────────────────
+
+  onTimeout(reason: TimeoutReason): void {
+    // 'pong': the peer did not answer our ping — it is gone or stuck; 'close':
+    // it never answered our Close. Either way there is no one to talk to.
+    this.options.log.debug('websocket timeout', { conn: this.conn.id, reason });
+    this.conn.raw.destroy();
+  }
+
+  onPingDue(): void {
+    if (this.state !== 'open') return;
+    this.conn.pingSentAt = this.reactor.now;
+    this.writeFrame(encodeFrame(OPCODE.PING, Buffer.alloc(0)), false);
+  }
+
+  onDrain(): void {
+    if (this.handler.onDrain) this.handler.onDrain(this);
+    else this.close(CLOSE.GOING_AWAY, 'server shutting down');
+  }
+}
