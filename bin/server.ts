@@ -9,7 +9,7 @@
  *      a second signal exits at once.
  */
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, defaultConfig, ConfigError, formatProblem } from '../lib/config/parse.js';
 import { checkConfig, describeConfigSummary } from '../lib/config/check-config.js';
 import type { Config } from '../lib/config/schema.js';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.log_level });
   log.info('starting', { version: process.env.npm_package_version ?? 'dev', config: path ?? '(built-in defaults: no server.conf found)', summary: describeConfigSummary(config) });
 
-  const server = new ChatServer({ config, log, secretKeyEnv: process.env.SECRET_KEY, baseDir: path ? dirname(path) : process.cwd() });
+  const server = new ChatServer({ config, log, secretKeyEnv: process.env.SECRET_KEY, baseDir: process.cwd() });
   let started;
   try {
     started = await server.start();

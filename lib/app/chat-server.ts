@@ -32,7 +32,7 @@ export interface ChatServerOptions {
   readonly log: Logger;
   /** The `SECRET_KEY` environment variable, or undefined. */
   readonly secretKeyEnv: string | undefined;
-  /** Relative paths in the config are resolved against this folder (the config file's). */
+  /** Relative paths in the config are resolved against this folder (the working directory, as --check-config does). */
   readonly baseDir: string;
 }
 
