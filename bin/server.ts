@@ -14,7 +14,7 @@ import { loadConfig, defaultConfig, ConfigError, formatProblem } from '../lib/co
 import { checkConfig, describeConfigSummary } from '../lib/config/check-config.js';
 import type { Config } from '../lib/config/schema.js';
 import { createLogger } from '../lib/log/logger.js';
-import { ChatServer } from '../lib/app/chat-server.js';
+import { createApp } from '../lib/app/app.js';
 import { StartupError } from '../lib/net/first-start.js';
 
 const USAGE = `usage: node dist/bin/server.js [--config PATH] [--check-config]
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.log_level });
   log.info('starting', { version: process.env.npm_package_version ?? 'dev', config: path ?? '(built-in defaults: no server.conf found)', summary: describeConfigSummary(config) });
 
-  const server = new ChatServer({ config, log, secretKeyEnv: process.env.SECRET_KEY, baseDir: process.cwd() });
+  const { server } = createApp({ config, log, secretKeyEnv: process.env.SECRET_KEY, baseDir: process.cwd() });
   let started;
   try {
     started = await server.start();

@@ -10,11 +10,14 @@ import { defaultConfig } from '../../lib/config/parse.js';
 import type { Config } from '../../lib/config/schema.js';
 import { createLogger, type Logger } from '../../lib/log/logger.js';
 import { ChatServer } from '../../lib/app/chat-server.js';
+import { createApp, type App } from '../../lib/app/app.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 export interface LiveServer {
   readonly server: ChatServer;
+  /** The accounts and chat modules, when started with `{ app: true }`. */
+  readonly app: App | null;
   readonly port: number;
   readonly tls: boolean;
   readonly dataDir: string;
@@ -25,7 +28,15 @@ export interface LiveServer {
 
 export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] };
 
-export async function startServer(overrides: ConfigOverrides = {}, options: { secret?: string; prepare?: (s: ChatServer) => void } = {}): Promise<LiveServer> {
+export interface StartOptions {
+  readonly secret?: string;
+  /** Called before start(): add test routes or mount modules. */
+  readonly prepare?: (s: ChatServer) => void;
+  /** Mount the whole application (accounts and chat), as bin/server.ts does. */
+  readonly app?: boolean;
+}
+
+export async function startServer(overrides: ConfigOverrides = {}, options: StartOptions = {}): Promise<LiveServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-spec-'));
   const config: Config = {
     ...defaultConfig(),
@@ -38,11 +49,14 @@ export async function startServer(overrides: ConfigOverrides = {}, options: { se
   } as Config;
   const logLines: string[] = [];
   const log: Logger = createLogger({ level: config.log_level, write: (line) => logLines.push(line) });
-  const server = new ChatServer({ config, log, secretKeyEnv: options.secret ?? 'a-test-secret-that-is-at-least-32-bytes-long', baseDir: REPO_ROOT });
+  const serverOptions = { config, log, secretKeyEnv: options.secret ?? 'a-test-secret-that-is-at-least-32-bytes-long', baseDir: REPO_ROOT };
+  const app = options.app ? createApp(serverOptions) : null;
+  const server = app ? app.server : new ChatServer(serverOptions);
   options.prepare?.(server);
   const started = await server.start();
   return {
     server,
+    app,
     port: started.port,
     tls: config.tls,
     dataDir,
