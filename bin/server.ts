@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     throw err;
   }
   log.info('listening', { url: started.url, host: started.host, port: started.port });
+  if (config.trace.length > 0) log.info('protocol trace on', { layers: config.trace });
+  if (config.trace_payloads) log.warn('trace_payloads is on: message text will appear in the log; never use it in production');
   process.stdout.write(`chat server listening on ${started.url}\n`);
 
   let signals = 0;
@@ -113,6 +115,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  // SIGHUP: reload server.conf without dropping a connection. A file with
+  // problems changes nothing: the running settings stay and the log says why.
+  process.on('SIGHUP', () => {
+    if (path === null) {
+      log.warn('reload: there is no config file to read (started on built-in defaults)');
+      return;
+    }
+    let next: Config;
+    try {
+      next = loadConfig(path);
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems.map(formatProblem) : [err instanceof Error ? err.message : String(err)];
+      log.error('reload refused: the running configuration is kept', { config: path, problems });
+      return;
+    }
+    try {
+      const { applied, needRestart } = server.reload(next);
+      log.info('reloaded', { config: path, applied, ...(needRestart.length > 0 ? { need_restart: needRestart } : {}) });
+      if (needRestart.length > 0) log.warn('some changed keys apply only after a restart', { keys: needRestart });
+      if (next.trace_payloads && applied.includes('trace_payloads')) log.warn('trace_payloads is on: message text will appear in the log');
+    } catch (err) {
+      log.error('reload refused: the running configuration is kept', { config: path, err: err instanceof Error ? err : new Error(String(err)) });
+    }
+  });
 }
 
 main().catch((err: unknown) => {

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { timingSafeEqual } from 'node:crypto';
-import type { Config } from '../config/schema.js';
+import { SCHEMA, type Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE, type Counter } from '../metrics/metrics.js';
 import { Reactor, createTlsContext, type Connection } from '../net/reactor.js';
@@ -80,16 +80,53 @@ export class ChatServer {
     return resolve(this.options.baseDir, p);
   }
 
-  async start(): Promise<Started> {
-    const c = this.config;
-    const dataDir = this.path(c.data_dir);
-    const prepared = prepareDataDir({
-      dataDir,
+  /** The data folder, the certificate and the secret (first-start.ts); also re-run by reload() for certificate rotation. */
+  private prepare(c: Config): ReturnType<typeof prepareDataDir> {
+    return prepareDataDir({
+      dataDir: this.path(c.data_dir),
       certFile: c.cert_file === '' ? '' : this.path(c.cert_file),
       keyFile: c.key_file === '' ? '' : this.path(c.key_file),
       secretKeyEnv: this.options.secretKeyEnv,
       log: (level, msg, fields) => this.log[level](msg, fields),
     });
+  }
+
+  /**
+   * A configuration reload (SIGHUP), without dropping a connection. Keys
+   * marked 'live' in the schema take effect — limits and timeouts at the next
+   * admission, sweep or message; the log level at once; the certificate for
+   * new TLS connections (open ones keep theirs). Keys marked 'restart' keep
+   * their running value and are reported. Throws (and changes nothing) when
+   * the new certificate cannot be loaded.
+   */
+  reload(next: Config): { readonly applied: readonly string[]; readonly needRestart: readonly string[] } {
+    const applied: string[] = [];
+    const needRestart: string[] = [];
+    const merged: Record<string, unknown> = { ...this.config };
+    for (const spec of SCHEMA) {
+      const key = spec.key as keyof Config;
+      if (sameValue(this.config[key], next[key])) continue;
+      if (spec.reload === 'live') {
+        merged[key] = next[key];
+        applied.push(key);
+      } else needRestart.push(key);
+    }
+    const config = merged as unknown as Config;
+    if (config.tls && this.reactor) {
+      // Certificate rotation: re-read the files even when their paths did not change.
+      const prepared = this.prepare(config);
+      this.reactor.setSecureContext(createTlsContext(prepared.certPem, prepared.keyPem));
+    }
+    this.config = config;
+    this.trustProxy = new AddressMatcher(config.trust_proxy);
+    this.log.setLevel(config.log_level);
+    this.reactor?.updateLimits(config);
+    return { applied, needRestart };
+  }
+
+  async start(): Promise<Started> {
+    const c = this.config;
+    const prepared = this.prepare(c);
     this.secret = prepared.secret;
     this.staticFiles = new StaticFiles({
       publicDir: this.path(c.public_dir),
@@ -258,6 +295,10 @@ export class ChatServer {
 }
 
 const DRAINING = new HttpError(503, 'draining', 'the server is shutting down; retry shortly', { headers: { 'Retry-After': '5' } });
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((v, i) => v === b[i]) : a === b;
+}
 
 function nanosToSeconds(n: number): number {
   return Number.isFinite(n) ? n / 1e9 : 0;

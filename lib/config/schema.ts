@@ -260,11 +260,11 @@ export const SCHEMA = [
     doc: 'Serve TLS. Turn off only behind a TLS-terminating proxy or for local conformance tools.',
   },
   {
-    key: 'cert_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'restart',
-    doc: 'PEM certificate chain. Empty: a self-signed certificate is made in data_dir on first start. Set together with key_file.',
+    key: 'cert_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'live',
+    doc: 'PEM certificate chain. Empty: a self-signed certificate is made in data_dir on first start. Set together with key_file. Re-read on every reload (SIGHUP), for certificate rotation; open connections keep the certificate they started with.',
   },
   {
-    key: 'key_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'restart',
+    key: 'key_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'live',
     doc: 'PEM private key of cert_file. Empty: the self-signed key made in data_dir. Set together with cert_file.',
   },
   {
