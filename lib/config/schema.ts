@@ -261,7 +261,7 @@ export const SCHEMA = [
   },
   {
     key: 'cert_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'live',
-    doc: 'PEM certificate chain. Empty: a self-signed certificate is made in data_dir on first start. Set together with key_file. Re-read on every reload (SIGHUP), for certificate rotation; open connections keep the certificate they started with.',
+    doc: 'PEM certificate chain; empty: a self-signed one is made in data_dir on first start. Set together with key_file. Re-read on every reload (SIGHUP) for certificate rotation; open connections keep theirs.',
   },
   {
     key: 'key_file', section: 'listener', type: 'path', default: '', allowEmpty: true, reload: 'live',
