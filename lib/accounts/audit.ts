@@ -12,7 +12,20 @@
 import type Database from 'better-sqlite3';
 
 /** The events, as data. */
-export const AUDIT_EVENTS = ['register', 'login_success', 'login_failure', 'logout', 'password_change', 'throttled'] as const;
+export const AUDIT_EVENTS = [
+  'register',
+  'login_success',
+  'login_failure',
+  'logout',
+  'password_change',
+  'throttled',
+  // The admin command (bin/admin.ts); `ip` is 'admin-cli' for these.
+  'admin_disable',
+  'admin_enable',
+  'admin_reset_password',
+  'admin_delete_room',
+  'admin_backup',
+] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /** Values `detail` may carry: short, code-chosen, never secrets. */
