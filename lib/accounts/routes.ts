@@ -66,9 +66,14 @@ export interface AccountsModule {
   setDisabled(userId: number, disabled: boolean): boolean;
 }
 
+export interface AccountsOptions {
+  /** The gate in front of password hashing; sized from the machine by default (hash-gate.ts). */
+  readonly hashGate?: HashGate;
+}
+
 /** Register the routes on `server` and return the module. */
-export function mountAccounts(server: ChatServer): AccountsModule {
-  const module = new Accounts(server);
+export function mountAccounts(server: ChatServer, options: AccountsOptions = {}): AccountsModule {
+  const module = new Accounts(server, options.hashGate ?? new HashGate());
   server.route('POST', '/register', (req) => module.register(req));
   server.route('POST', '/login', (req) => module.login(req));
   server.route('GET', '/me', (req) => module.me(req));
@@ -106,7 +111,7 @@ function tokenFields(issued: IssuedToken): { token: string; expires_at: string }
 
 /** `auth_time` for a password given at `now` (ms): a NumericDate in seconds. */
 function secondsOf(now: number): number {
-  return Math.floor(now / 1000);
+  return Math.floor(now / SECOND);
 }
 
 /** The same answer for an unknown user and a wrong password (API.md `/login`). */
@@ -117,10 +122,12 @@ class Accounts implements AccountsModule {
   private closed = false;
   private readonly auth: AuthService;
   private readonly throttle: AuthThrottle;
-  private readonly gate = new HashGate();
   private readonly rateLimited: Counter;
 
-  constructor(private readonly server: ChatServer) {
+  constructor(
+    private readonly server: ChatServer,
+    private readonly gate: HashGate,
+  ) {
     const m = server.metrics;
     const failures = m.counter('chat_auth_failures_total', 'Refused logins and tokens, by reason.');
     this.rateLimited = m.counter('chat_rate_limited_total', 'Requests refused with 429, by kind of limit.');

@@ -22,6 +22,7 @@ import { securityHeaders } from '../http/security-headers.js';
 import { HttpError } from '../http/http-error.js';
 import { errorResponse, jsonResponse, type Response, type ResponseHeaders } from '../http/response.js';
 import { headerValue } from '../http/request-head.js';
+import { describeRequestHead } from '../http/trace.js';
 import { WsUpgrader, echoEndpoint, type WsEndpoint } from '../ws/upgrade.js';
 import type { WsMetrics, WsOptions } from '../ws/connection.js';
 
@@ -143,6 +144,9 @@ export class ChatServer {
       log: this.log,
       requestsTotal: this.requestsTotal,
       upgrade: (conn, req, unconsumed) => this.upgrade(conn, req, unconsumed),
+      traceHead: (conn, head) => {
+        if (this.config.trace.includes('http')) this.log.info('trace http', { conn: conn.id, head: describeRequestHead(head) });
+      },
     };
     this.reactor = new Reactor({
       limits: c,

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { accountThrottleKey, AuthThrottle, LOGIN_FAILURE_WINDOW_MS, retryAfterSeconds, type ThrottleLimits } from '../../lib/accounts/throttle.js';
 import { mountAccounts, type AccountsModule } from '../../lib/accounts/routes.js';
+import { HashGate } from '../../lib/accounts/hash-gate.js';
 import { startServer, type LiveServer } from '../helpers/live-server.js';
 import { call, GOOD_PASSWORD, register, uniqueName, type ApiResponse } from './api-client.js';
 
@@ -170,5 +171,30 @@ describe('accounts throttling of failed logins per username (live server)', func
     for (let i = 0; i < 2; i++) expect((await call(live, 'PUT', '/me', { token, body: change })).status).to.equal(403);
     expectRateLimited(await call(live, 'PUT', '/me', { token, body: change }));
     expectRateLimited(await call(live, 'POST', '/login', { body: { username, password: GOOD_PASSWORD } }));
+  });
+});
+
+describe('accounts hash gate under the live server', function () {
+  let live: LiveServer;
+  before(async () => {
+    // One hash at a time and no queue: a second login during a first is refused.
+    live = await startServer(
+      { password_hash_cost: 14, auth_burst: 100_000, auth_rate_per_minute: 100_000, login_failures_per_account: 1000 },
+      { prepare: (s) => void mountAccounts(s, { hashGate: new HashGate(1, 0) }) },
+    );
+  });
+  after(() => live.close());
+
+  it('answers 429 rate_limited with Retry-After when the hashing queue is full, and serves again once it drains', async () => {
+    const { username } = await register(live);
+    const body = { username, password: GOOD_PASSWORD };
+    const answers = await Promise.all([1, 2, 3].map(() => call(live, 'POST', '/login', { body })));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses[0]).to.equal(200);
+    expect(statuses).to.include(429);
+    for (const a of answers.filter((x) => x.status === 429)) expectRateLimited(a);
+    expect((await call(live, 'POST', '/login', { body })).status).to.equal(200);
+    const metrics = (await call(live, 'GET', '/metrics')).body.toString();
+    expect(metrics).to.match(/^chat_rate_limited_total\{kind="password_hashing"\} [1-9]/m);
   });
 });
