@@ -37,6 +37,17 @@ export interface Session {
   expiresAt: number;
   /** Consecutive `rate_limited` replies. */
   strikes: number;
+  /**
+   * A command of this connection is waiting on something slow (a password
+   * hash, a token check): later frames wait in `queued` so that replies come
+   * in the order of the requests, and a `send` after a `join` finds the
+   * membership made.
+   */
+  busy: boolean;
+  /** Admitted frames (past the rate limit) waiting for the busy command; bounded by the send bucket. */
+  readonly queued: Buffer[];
+  /** The user's token version when this connection was authenticated; a change (password change or reset) closes it. */
+  tokenVersion: number;
 }
 
 interface OnlineUser {
@@ -67,6 +78,12 @@ const NEWEST = Number.MAX_SAFE_INTEGER;
 export class ChatService implements WsHandler {
   private readonly online = new Map<number, OnlineUser>();
   private readonly roomOnline = new Map<number, Set<number>>();
+  /**
+   * Send buckets of users who went offline before theirs refilled: the rate
+   * is per user (API.md), so reconnecting must not buy a fresh burst. The
+   * sweep forgets a bucket once it is full again (nothing is lost then).
+   */
+  private readonly restingBuckets = new Map<number, TokenBucket>();
   private readonly sessions = new Map<WebSocketConnection, Session>();
   readonly commits: GroupCommit;
   private readonly cipher: MessageCipher;
@@ -87,7 +104,7 @@ export class ChatService implements WsHandler {
 
   /** Called by the /ws endpoint after authentication, before the 101 is written. */
   sessionData(user: User, jti: string, expiresAt: number): Omit<Session, 'ws'> {
-    return { user, jtis: new Set([jti]), expiresAt, strikes: 0 };
+    return { user, jtis: new Set([jti]), expiresAt, strikes: 0, busy: false, queued: [], tokenVersion: user.token_version };
   }
 
   get connectedSessions(): number {
@@ -104,7 +121,9 @@ export class ChatService implements WsHandler {
     let user = this.online.get(session.user.id);
     const firstConnection = user === undefined;
     if (!user) {
-      user = { sessions: new Set(), bucket: new TokenBucket(Date.now(), c.send_burst), roomIds: new Set(this.deps.store.roomIdsOfUser(session.user.id)) };
+      const bucket = this.restingBuckets.get(session.user.id) ?? new TokenBucket(Date.now(), c.send_burst);
+      this.restingBuckets.delete(session.user.id);
+      user = { sessions: new Set(), bucket, roomIds: new Set(this.deps.store.roomIdsOfUser(session.user.id)) };
       this.online.set(session.user.id, user);
       for (const roomId of user.roomIds) this.roomSet(roomId).add(session.user.id);
     }
@@ -145,18 +164,47 @@ export class ChatService implements WsHandler {
       return;
     }
     session.strikes = 0;
-    let command: Command;
+    if (session.busy) {
+      session.queued.push(data);
+      return;
+    }
+    this.execute(session, data);
+  }
+
+  /**
+   * Parse and run one client message. Commands are run one at a time per
+   * connection, in the order they arrived: most finish synchronously; one
+   * that must wait (a password hash, a token check) holds the ones after it
+   * until it is done, so replies keep the order of the requests.
+   */
+  private execute(session: Session, data: Buffer): void {
+    const c = this.deps.config();
+    let command: Command | null = null;
+    let pending: void | Promise<void>;
     try {
       command = parseCommand(data.toString('utf8'), { maxTextChars: c.max_text_chars, historyLimitMax: c.history_limit_max });
+      pending = this.dispatch(session, command);
     } catch (err) {
-      if (err instanceof ProtocolError) return this.error(session, err);
-      throw err;
+      this.failed(session, command, err);
+      return;
     }
-    this.dispatch(session, command).catch((err: unknown) => {
-      if (err instanceof ProtocolError) return this.error(session, err);
-      this.deps.log.error('chat command failed', { type: command.type, err: err instanceof Error ? err : new Error(String(err)) });
-      this.error(session, new ProtocolError('internal', 'internal error', command.ref));
-    });
+    if (pending === undefined) return;
+    session.busy = true;
+    pending
+      .catch((err: unknown) => this.failed(session, command, err))
+      .finally(() => {
+        session.busy = false;
+        while (!session.busy && session.queued.length > 0 && session.ws.state === 'open') this.execute(session, session.queued.shift()!);
+        if (session.ws.state !== 'open') session.queued.length = 0;
+      })
+      .catch((err: unknown) => this.deps.log.error('chat command queue failed', { err: err instanceof Error ? err : new Error(String(err)) }));
+  }
+
+  /** A command failed: a ProtocolError is the client's `error` reply; anything else is ours, logged, and `internal`. */
+  private failed(session: Session, command: Command | null, err: unknown): void {
+    if (err instanceof ProtocolError) return this.error(session, err);
+    this.deps.log.error('chat command failed', { type: command?.type, err: err instanceof Error ? err : new Error(String(err)) });
+    this.error(session, new ProtocolError('internal', 'internal error', command?.ref));
   }
 
   onBinary(ws: WebSocketConnection): void {
@@ -173,6 +221,8 @@ export class ChatService implements WsHandler {
     user.sessions.delete(session);
     if (user.sessions.size > 0) return;
     // The last connection of this user: offline everywhere.
+    const c = this.deps.config();
+    if (!user.bucket.isFull(Date.now(), { ratePerSecond: c.send_rate_per_second, burst: c.send_burst })) this.restingBuckets.set(session.user.id, user.bucket);
     this.online.delete(session.user.id);
     for (const roomId of user.roomIds) this.roomOnline.get(roomId)?.delete(session.user.id);
     this.presenceEverywhere(session.user, 'offline', user.roomIds);
@@ -195,17 +245,42 @@ export class ChatService implements WsHandler {
     }
   }
 
+  private ticks = 0;
+
+  /**
+   * The chat's one periodic pass: tokens that expired unrefreshed → 4001;
+   * resting send buckets that are full again are forgotten; and
+   * every other second, accounts changed behind our back (the admin command
+   * disabled a user or reset a password, possibly from another process) → 1008.
+   */
   private expireTokens(now: number): void {
+    const c = this.deps.config();
+    const rule = { ratePerSecond: c.send_rate_per_second, burst: c.send_burst };
+    for (const [userId, bucket] of this.restingBuckets) if (bucket.isFull(now, rule)) this.restingBuckets.delete(userId);
     for (const s of this.sessions.values()) {
       if (now >= s.expiresAt) s.ws.close(CLOSE.TOKEN_EXPIRED, 'token expired');
     }
-    const c = this.deps.config();
-    void c;
+    if (++this.ticks % 2 === 0) this.checkAccounts();
   }
+
+  private checkAccounts(): void {
+    if (this.online.size === 0) return;
+    for (const [userId, user] of this.online) {
+      this.accountState ??= this.deps.store.db.prepare('SELECT disabled, token_version FROM users WHERE id = ?');
+      const row = this.accountState.get(userId) as { disabled: number; token_version: number } | undefined;
+      for (const s of [...user.sessions]) {
+        if (!row || row.disabled === 1) s.ws.close(CLOSE.POLICY_VIOLATION, 'account disabled');
+        else if (row.token_version !== s.tokenVersion) s.ws.close(CLOSE.POLICY_VIOLATION, 'password changed');
+      }
+    }
+  }
+
+  private accountState: import('better-sqlite3').Statement | null = null;
 
   // ── commands ───────────────────────────────────────────────────────────
 
-  private async dispatch(s: Session, cmd: Command): Promise<void> {
+  /** Run a command: synchronously, or a promise when it must wait (see execute()). Throws ProtocolError. */
+  private dispatch(s: Session, cmd: Command): void | Promise<void> {
     switch (cmd.type) {
       case 'send':
         return this.send(s, cmd);
@@ -265,7 +340,7 @@ export class ChatService implements WsHandler {
     });
   }
 
-  private async join(s: Session, cmd: Extract<Command, { type: 'join' }>): Promise<void> {
+  private join(s: Session, cmd: Extract<Command, { type: 'join' }>): void | Promise<void> {
     const store = this.deps.store;
     let room = store.roomByName(cmd.room);
     if (cmd.room.startsWith('dm:')) {
@@ -274,16 +349,25 @@ export class ChatService implements WsHandler {
       if (!room) throw new ProtocolError('not_member', 'you are not part of this conversation', cmd.ref);
     }
     if (!room) throw new ProtocolError('not_found', 'no such room', cmd.ref);
-    let member = store.isMember(room.id, s.user.id);
-    if (!member && room.kind === 'private') {
-      // API.md: a non-member must give the password; members never need it.
-      if (cmd.password === null || room.passwordHash === null || !(await verifyPassword(cmd.password, room.passwordHash))) {
-        throw new ProtocolError('wrong_password', 'wrong password for this room', cmd.ref);
-      }
-      member = store.isMember(room.id, s.user.id);
-    }
-    if (!member && room.kind !== 'dm') {
-      store.addMember(room.id, s.user.id, new Date());
+    if (room.kind !== 'private' || store.isMember(room.id, s.user.id)) return this.joinNow(s, cmd, room);
+    // API.md: a non-member must give the password; members never need it.
+    const wrong = new ProtocolError('wrong_password', 'wrong password for this room', cmd.ref);
+    if (cmd.password === null || room.passwordHash === null) throw wrong;
+    const checked = room;
+    return verifyPassword(cmd.password, room.passwordHash).then((ok) => {
+      if (!ok) throw wrong;
+      // The hash took a while: the room may have been deleted (or deleted and made again) meanwhile.
+      const still = store.roomByName(checked.name);
+      if (!still || still.id !== checked.id) throw new ProtocolError('not_found', 'no such room', cmd.ref);
+      this.joinNow(s, cmd, still);
+    });
+  }
+
+  /** The member part of `join`: become a member (once: presence `joined` to the others), then the page of messages. */
+  private joinNow(s: Session, cmd: Extract<Command, { type: 'join' }>, room: Room): void {
+    const store = this.deps.store;
+    // A participant who left a DM joins it again like any room.
+    if (store.addMember(room.id, s.user.id, new Date())) {
       this.memberAdded(room.id, s.user.id);
       this.presence(room, s.user, 'joined');
     }
@@ -298,11 +382,16 @@ export class ChatService implements WsHandler {
     });
   }
 
-  private async createRoom(s: Session, cmd: Extract<Command, { type: 'create_room' }>): Promise<void> {
+  private createRoom(s: Session, cmd: Extract<Command, { type: 'create_room' }>): void | Promise<void> {
+    if (this.deps.store.roomByName(cmd.room)) throw new ProtocolError('room_exists', 'a room with this name exists', cmd.ref);
+    if (cmd.password === null) return this.createRoomNow(s, cmd, null);
+    return hashPassword(cmd.password, this.deps.config().password_hash_cost).then((hash) => this.createRoomNow(s, cmd, hash));
+  }
+
+  private createRoomNow(s: Session, cmd: Extract<Command, { type: 'create_room' }>, passwordHash: string | null): void {
     const store = this.deps.store;
-    if (store.roomByName(cmd.room)) throw new ProtocolError('room_exists', 'a room with this name exists', cmd.ref);
-    const hash = cmd.password !== null ? await hashPassword(cmd.password, this.deps.config().password_hash_cost) : null;
-    const room = store.createRoom(cmd.room, cmd.private ? 'private' : 'public', hash, s.user.id, new Date());
+    // The name may have been taken while the password was hashed: the store's unique index decides.
+    const room = store.createRoom(cmd.room, cmd.private ? 'private' : 'public', passwordHash, s.user.id, new Date());
     if (!room) throw new ProtocolError('room_exists', 'a room with this name exists', cmd.ref);
     store.addMember(room.id, s.user.id, new Date());
     this.memberAdded(room.id, s.user.id);
@@ -326,7 +415,8 @@ export class ChatService implements WsHandler {
     }
     const room = store.roomByName(cmd.room);
     if (!room) throw new ProtocolError('not_found', 'no such room', cmd.ref);
-    if (room.kind === 'private' && !store.isMember(room.id, s.user.id)) throw new ProtocolError('not_found', 'no such room', cmd.ref);
+    // API.md: anything a non-member asks of a room it may not see is not_member.
+    if (room.kind === 'private' && !store.isMember(room.id, s.user.id)) throw new ProtocolError('not_member', 'you are not a member of this room', cmd.ref);
     if (room.nameKey === 'general') throw new ProtocolError('forbidden', 'the room general cannot be deleted', cmd.ref);
     if (room.ownerId !== s.user.id) throw new ProtocolError('forbidden', 'only the owner can delete this room', cmd.ref);
     const memberIds = store.memberIds(room.id);
@@ -375,6 +465,7 @@ export class ChatService implements WsHandler {
     if (result.user.id !== s.user.id) throw new ProtocolError('forbidden', 'that token belongs to another user', cmd.ref);
     s.jtis.add(result.claims.jti);
     s.expiresAt = result.claims.exp * 1000;
+    s.tokenVersion = result.user.token_version;
     this.reply(s, { type: 'refreshed', ...(cmd.ref !== undefined ? { ref: cmd.ref } : {}), expires_at: new Date(s.expiresAt).toISOString() });
   }
 
