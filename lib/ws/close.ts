@@ -7,7 +7,7 @@
  *
  *     client                                        server
  *       |                                             |
- *       |---- Close(1000, "bye") ------------------->|  receives a Close it did not send:
+ *       |---- Close(1000, "bye") -------------------->|  receives a Close it did not send:
  *       |                                             |  "MUST send a Close frame in response",
  *       |                                             |  typically echoing the code (§5.5.1)
  *       |<------------------------ Close(1000) -------|  no more data frames after this (§5.5.1)
@@ -19,16 +19,17 @@
  * and when the server starts it (a drain sends 1001, a policy close 1008, …):
  *
  *     client                                        server
- *       |<---------------- Close(1001, "restart") ---|  "The WebSocket Closing Handshake is
+ *       |<---------------- Close(1001, "restart") ----|  "The WebSocket Closing Handshake is
  *       |                                             |  Started" (§7.1.3); stop sending data
  *       |---- Close(1001) --------------------------->|  the reply: both Closes seen, so
  *       |<------------------------ TCP FIN -----------|  the server closes TCP (§7.1.1)
  *
- * If the reply never comes, the server closes TCP after a timeout anyway
- * (§7.1.1: it "MAY close the connection"; the sweep's close timeout). The
- * connection is then "Closed" (§7.1.4); the code it reports is the one in the
- * Close frame it received (§7.1.5), 1005 if that frame had none, and 1006 if
- * no Close frame arrived at all.
+ * If the reply never comes, the server closes TCP anyway when the sweep's
+ * close timeout runs out: the RFC sets no time, and a peer must not be able to
+ * hold a closing connection open. The connection is then "Closed" (§7.1.4);
+ * the code it reports is the one in the Close frame it received (§7.1.5),
+ * 1005 if that frame had none, and 1006 if no Close frame arrived at all
+ * (§7.1.5, §7.4.1).
  */
 import { CLOSE, CLOSE_CODE_BYTES, MAX_CONTROL_PAYLOAD } from './constants.js';
 import { isValidUtf8 } from './utf8-validator.js';

@@ -24,7 +24,7 @@
  * slows itself down. Frames written to it by others (broadcasts) while its
  * buffer is full pile up; past `ws_max_buffered_bytes` it is closed with 4008
  * (API.md: slow consumer). Frames marked droppable (typing notices) are
- * dropped first, as soon as the buffer is not empty.
+ * dropped first, as soon as the buffer needs draining.
  */
 import type { Connection, ConnectionOwner, Reactor } from '../net/reactor.js';
 import type { TimeoutReason } from '../net/sweep-policy.js';
@@ -35,6 +35,7 @@ import { encodeClose, encodeFrame } from './frame-encoder.js';
 import { closeReplyCode, closeCodeName } from './close.js';
 import { CLOSE, OPCODE } from './constants.js';
 import { describeFrame, parseFrameHeader } from './trace.js';
+import type { WsProtocolError } from './ws-error.js';
 
 /** What the application does with a connection (the echo endpoint, the chat). */
 export interface WsHandler {
@@ -81,6 +82,11 @@ export class WebSocketConnection implements ConnectionOwner {
   private closeCode = CLOSE.ABNORMAL as number;
   private closeReason = '';
   private corked = false;
+  /** Events parsed but not handled yet (from `pendingAt` on): they wait while our outgoing buffer needs draining. */
+  private pending: readonly WsEvent[] = [];
+  private pendingAt = 0;
+  /** The parser's error, to act on once the events before it are handled. */
+  private pendingError: WsProtocolError | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
@@ -95,16 +101,19 @@ export class WebSocketConnection implements ConnectionOwner {
     reactor.setPhase(conn, 'ws-open');
     conn.stream.on('data', this.onData);
     conn.stream.on('drain', () => {
-      if (this.state !== 'closed' && conn.stream.isPaused()) conn.stream.resume();
+      if (this.state === 'closed') return;
+      this.handlePending();
+      if ((this.state as WsState) !== 'closed' && !conn.stream.writableNeedDrain && conn.stream.isPaused()) conn.stream.resume();
     });
     conn.stream.once('close', () => this.closed());
   }
 
   /** Start reading: call after the 101 is written, with the bytes that came with the handshake. */
   start(unconsumed: Buffer): void {
-    this.handler.onOpen?.(this);
+    this.callHandler(() => this.handler.onOpen?.(this));
     if (unconsumed.length > 0) this.receive(unconsumed);
-    if (this.state !== 'closed') this.conn.stream.resume();
+    // Not while our buffer is full: then 'drain' resumes reading.
+    if (this.state !== 'closed' && !this.conn.stream.writableNeedDrain) this.conn.stream.resume();
   }
 
   get id(): number {
@@ -117,10 +126,34 @@ export class WebSocketConnection implements ConnectionOwner {
     if (this.state === 'closed') return;
     this.conn.since = this.reactor.now; // any byte is a sign of life
     const { events, error } = this.parser.push(chunk);
-    for (const event of events) {
-      this.handle(event);
+    this.pending = this.pendingAt < this.pending.length ? [...this.pending.slice(this.pendingAt), ...events] : events;
+    this.pendingAt = 0;
+    this.pendingError = error;
+    this.handlePending();
+  }
+
+  /**
+   * Handle the parsed events in order, but stop while our outgoing buffer
+   * needs draining ('drain' goes on): the replies to this client's own
+   * messages wait, as its unread bytes wait in the kernel. So a client that
+   * sends faster than it reads only slows itself down — one chunk may hold
+   * many messages, and their replies must not pile up into a 4008 meant for
+   * clients that cannot keep up with what others send them.
+   */
+  private handlePending(): void {
+    const stream = this.conn.stream;
+    while (this.pendingAt < this.pending.length) {
+      if (stream.writableNeedDrain) {
+        stream.pause();
+        return;
+      }
+      this.handle(this.pending[this.pendingAt++]!);
       if ((this.state as WsState) === 'closed') return;
     }
+    this.pending = [];
+    this.pendingAt = 0;
+    const error = this.pendingError;
+    this.pendingError = null;
     if (error) this.fail(error.closeCode, error.message);
   }
 
@@ -128,11 +161,11 @@ export class WebSocketConnection implements ConnectionOwner {
     switch (event.type) {
       case 'text':
         this.options.metrics.messagesIn.inc({ type: 'text' });
-        if (this.state === 'open') this.handler.onText(this, event.data);
+        if (this.state === 'open') this.callHandler(() => this.handler.onText(this, event.data));
         return;
       case 'binary':
         this.options.metrics.messagesIn.inc({ type: 'binary' });
-        if (this.state === 'open') this.handler.onBinary(this, event.data);
+        if (this.state === 'open') this.callHandler(() => this.handler.onBinary(this, event.data));
         return;
       case 'ping':
         // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
@@ -149,6 +182,22 @@ export class WebSocketConnection implements ConnectionOwner {
       case 'frame':
         this.options.log.info('trace ws', { conn: this.conn.id, frame: describeFrame('in', event.header, undefined, this.options.tracePayloads) });
         return;
+    }
+  }
+
+  /**
+   * Run application code. A handler that throws is a bug of ours, not the
+   * peer's: it must not escape into the socket's 'data' event (that would end
+   * the process, DESIGN.md "errors stay in their connection"). The connection
+   * fails with 1011, "an unexpected condition that prevented it from
+   * fulfilling the request" (§7.4.1); the error goes to the log only.
+   */
+  private callHandler(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.options.log.error('websocket handler failed', { conn: this.conn.id, err: err instanceof Error ? err : new Error(String(err)) });
+      this.fail(CLOSE.INTERNAL_ERROR, 'internal error');
     }
   }
 
@@ -269,7 +318,12 @@ export class WebSocketConnection implements ConnectionOwner {
     this.state = 'closed';
     const code = wasClean || this.sentClose ? this.closeCode : CLOSE.ABNORMAL;
     this.options.metrics.closed.inc({ code: String(code), name: closeCodeName(code) });
-    this.handler.onClose?.(this, code, this.closeReason);
+    try {
+      this.handler.onClose?.(this, code, this.closeReason);
+    } catch (err) {
+      // The connection is gone already: nothing to close, only to log.
+      this.options.log.error('websocket close handler failed', { conn: this.conn.id, err: err instanceof Error ? err : new Error(String(err)) });
+    }
   }
 
   // ── the reactor speaks ─────────────────────────────────────────────────

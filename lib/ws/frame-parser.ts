@@ -23,8 +23,10 @@
  *   ignored, §5.5.1) and 'failed' (sticky: every later push returns the
  *   same error).
  *
- * Memory follows the bytes that arrived, not what a header promises, so a
- * 14-byte header cannot make the server reserve megabytes (§10.4).
+ * Memory follows the bytes that arrived, not what a header promises: a
+ * 14-byte header cannot make the server reserve megabytes (§10.4; see
+ * PREALLOCATE_MAX_BYTES). The chunks pushed in are only read, never
+ * modified or kept.
  */
 import {
   CLOSE,
@@ -115,6 +117,19 @@ export type FrameParserState = 'frame-head' | 'length-16' | 'length-64' | 'mask-
  */
 const PREALLOCATE_MAX_BYTES = 64 * 1024;
 
+/**
+ * Every Buffer costs the heap about a hundred bytes of bookkeeping whatever its
+ * size, so a message sent as 1-byte fragments (7 bytes each on the wire) would
+ * make us hold ~100 bytes per byte the limit allows: 64 KiB of message, 8 MB
+ * of memory. Pieces smaller than this, after a message's first few, are
+ * copied into shared blocks of COALESCE_BLOCK_BYTES instead, so memory stays
+ * close to the message bytes however the peer fragments them (§10.4).
+ */
+const COALESCE_BELOW_BYTES = 4 * 1024;
+const COALESCE_BLOCK_BYTES = 16 * 1024;
+/** The first pieces of a message are kept as they are: most messages are one frame, and need no copy. */
+const UNCOALESCED_PIECES = 8;
+
 const NO_EVENTS: readonly WsEvent[] = Object.freeze([]);
 
 export class FrameParser {
@@ -146,6 +161,9 @@ export class FrameParser {
   // The message being reassembled (§5.4): open from its first frame's header until its FIN frame ends.
   private messageOpcode: typeof OPCODE.TEXT | typeof OPCODE.BINARY | null = null;
   private messagePieces: Buffer[] = [];
+  /** The block small pieces are being copied into (see COALESCE_BELOW_BYTES), and how much of it is filled. */
+  private block: Buffer | null = null;
+  private blockFill = 0;
   /** Payload bytes of the message's finished frames. */
   private messageBytes = 0;
   private readonly utf8 = new Utf8Validator();
@@ -196,8 +214,9 @@ export class FrameParser {
           step = this.readPayload(chunk, at, events);
           break;
         case 'closed':
-          // After a Close, the peer "MUST NOT send any more data frames"
-          // (§5.5.1); whatever it sends anyway is discarded, not an error.
+          // "After sending a Close frame, the endpoint MUST NOT send any more
+          // data frames" (§5.5.1); whatever the peer sends anyway is
+          // discarded, not an error.
           return { events: events.length === 0 ? NO_EVENTS : events, error: null };
         case 'failed':
           // Not reached: fail() returns at once.
@@ -366,11 +385,15 @@ export class FrameParser {
     const count = Math.min(this.payloadLength - this.payloadReceived, chunk.length - at);
 
     // Where these bytes go (see PREALLOCATE_MAX_BYTES): the frame's own
-    // buffer, allocated now if the whole payload is small or already here;
-    // otherwise a buffer for just this piece.
+    // buffer, allocated with its first bytes if the whole payload is small
+    // (every control frame is, §5.5) or already here; otherwise a buffer for
+    // just this piece of a large data frame.
     let target: Buffer;
     let targetStart: number;
-    if (this.frameBuffer === null && (this.payloadLength <= PREALLOCATE_MAX_BYTES || count === this.payloadLength)) {
+    if (
+      this.frameBuffer === null &&
+      (isControlOpcode(this.opcode) || this.payloadLength <= PREALLOCATE_MAX_BYTES || count === this.payloadLength)
+    ) {
       this.frameBuffer = Buffer.allocUnsafe(this.payloadLength);
     }
     if (this.frameBuffer !== null) {
@@ -379,7 +402,6 @@ export class FrameParser {
     } else {
       target = Buffer.allocUnsafe(count);
       targetStart = 0;
-      this.messagePieces.push(target);
     }
 
     // Unmask while copying (§5.3): the key index continues from the payload
@@ -395,6 +417,7 @@ export class FrameParser {
       }
     }
 
+    if (this.frameBuffer === null) this.addPiece(target);
     this.payloadReceived += count;
     at += count;
     if (this.payloadReceived < this.payloadLength) return at;
@@ -410,7 +433,7 @@ export class FrameParser {
 
     // A data frame (§5.6) or one fragment of a message (§5.4). Its payload is
     // in its own buffer, or was put into messagePieces piece by piece.
-    if (frameBuffer !== null) this.messagePieces.push(frameBuffer);
+    if (frameBuffer !== null) this.addPiece(frameBuffer);
     this.messageBytes += this.payloadLength;
     // "FIN: Indicates that this is the final fragment in a message." (§5.2)
     return this.fin ? this.messageComplete(events) : null;
@@ -444,6 +467,7 @@ export class FrameParser {
     if (isText && !this.utf8.end()) {
       return new WsProtocolError(CLOSE.INVALID_PAYLOAD, 'text message ends inside a UTF-8 sequence');
     }
+    this.sealBlock();
     const pieces = this.messagePieces;
     // One piece (the usual case) is the message itself; more are joined once.
     const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageBytes);
@@ -474,9 +498,34 @@ export class FrameParser {
     };
   }
 
+  /** Keep one piece of the message being reassembled, coalescing small ones (see COALESCE_BELOW_BYTES). */
+  private addPiece(piece: Buffer): void {
+    if (piece.length >= COALESCE_BELOW_BYTES || (this.block === null && this.messagePieces.length < UNCOALESCED_PIECES)) {
+      this.sealBlock();
+      this.messagePieces.push(piece);
+      return;
+    }
+    if (this.block === null || this.blockFill + piece.length > this.block.length) {
+      this.sealBlock();
+      this.block = Buffer.allocUnsafe(COALESCE_BLOCK_BYTES);
+      this.blockFill = 0;
+    }
+    piece.copy(this.block, this.blockFill);
+    this.blockFill += piece.length;
+  }
+
+  /** The filled part of the current block becomes a piece; the next small piece starts a new block. */
+  private sealBlock(): void {
+    if (this.block !== null && this.blockFill > 0) this.messagePieces.push(this.block.subarray(0, this.blockFill));
+    this.block = null;
+    this.blockFill = 0;
+  }
+
   private dropMessage(): void {
     this.messageOpcode = null;
     this.messagePieces = [];
+    this.block = null;
+    this.blockFill = 0;
     this.messageBytes = 0;
   }
 
