@@ -130,7 +130,7 @@ class Accounts implements AccountsModule {
   ) {
     const m = server.metrics;
     const failures = m.counter('chat_auth_failures_total', 'Refused logins and tokens, by reason.');
-    this.rateLimited = m.counter('chat_rate_limited_total', 'Requests refused with 429, by kind of limit.');
+    this.rateLimited = m.counter('chat_rate_limited_total', 'Requests refused by a rate limit (HTTP 429 or a WebSocket rate_limited error), by kind of limit.');
     this.throttle = new AuthThrottle(server.currentConfig);
     this.auth = new AuthService({
       accounts: () => this.accounts,

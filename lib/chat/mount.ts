@@ -28,7 +28,7 @@ export function mountChat(server: ChatServer, accounts: AccountsModule): ChatMod
   const metrics = {
     messagesStored: m.counter('chat_messages_stored_total', 'Chat messages committed to the database.'),
     deliveries: m.counter('chat_message_deliveries_total', 'Chat message frames written to member connections.'),
-    rateLimited: m.counter('chat_rate_limited_total', 'Requests refused by a rate limit, by kind.'),
+    rateLimited: m.counter('chat_rate_limited_total', 'Requests refused by a rate limit (HTTP 429 or a WebSocket rate_limited error), by kind of limit.'),
     commitSeconds: m.histogram('chat_db_commit_seconds', 'Time to commit one group of messages.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]),
     deliverySeconds: m.histogram('chat_delivery_seconds', 'From a send being queued to its message frames being written.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]),
     tampered: m.counter('chat_messages_tampered_total', 'Stored messages that failed authentication and were not delivered.'),

@@ -161,10 +161,12 @@ export class WebSocketConnection implements ConnectionOwner {
     switch (event.type) {
       case 'text':
         this.options.metrics.messagesIn.inc({ type: 'text' });
+        if (this.options.trace) this.traceMessage('text', event.data);
         if (this.state === 'open') this.callHandler(() => this.handler.onText(this, event.data));
         return;
       case 'binary':
         this.options.metrics.messagesIn.inc({ type: 'binary' });
+        if (this.options.trace) this.traceMessage('binary', event.data);
         if (this.state === 'open') this.callHandler(() => this.handler.onBinary(this, event.data));
         return;
       case 'ping':
@@ -178,6 +180,7 @@ export class WebSocketConnection implements ConnectionOwner {
         this.conn.pingSentAt = null;
         return;
       case 'close':
+        if (this.options.trace) this.options.log.info('trace ws close', { conn: this.conn.id, direction: 'in', code: event.code ?? 'none (1005, §7.1.5)', name: event.code === null ? 'no status' : closeCodeName(event.code), ...(this.options.tracePayloads ? { reason: event.reason } : {}) });
         return this.receivedClose(event.code, event.reason);
       case 'frame':
         this.options.log.info('trace ws', { conn: this.conn.id, frame: describeFrame('in', event.header, undefined, this.options.tracePayloads) });
@@ -264,6 +267,12 @@ export class WebSocketConnection implements ConnectionOwner {
     const ok = stream.write(frame);
     // Our buffer is full: stop reading this client until it drains (it cannot make us buffer more by sending more).
     if (!ok && pauseIfFull) stream.pause();
+  }
+
+  /** A complete incoming message, after reassembly (§5.4): its size, and its text only with `trace_payloads = on`. */
+  private traceMessage(type: 'text' | 'binary', data: Buffer): void {
+    const payload = !this.options.tracePayloads ? {} : type === 'text' ? { text: data.toString('utf8') } : { hex: data.subarray(0, 64).toString('hex') };
+    this.options.log.info('trace ws message', { conn: this.conn.id, direction: 'in', type, bytes: data.length, ...payload });
   }
 
   private traceOut(frame: Buffer): void {
