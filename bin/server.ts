@@ -6,7 +6,11 @@
  *   2. `--check-config` stops there: print the effective settings, exit 0 or 1;
  *   3. start the server and print its URL;
  *   4. SIGINT / SIGTERM: drain gracefully and exit 0 within `drain_timeout`;
- *      a second signal exits at once.
+ *      a second signal exits at once (1);
+ *   5. SIGHUP: reload server.conf without dropping a connection.
+ *
+ * Exit status: 0 after a drain, 1 on a start-up failure, 78 (EX_CONFIG) for a
+ * config file with problems.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -57,7 +61,8 @@ function readConfig(args: Args): { config: Config; path: string | null } {
     return { config: loadConfig(path), path };
   } catch (err) {
     if (err instanceof ConfigError) {
-      fail(`${path} has ${err.problems.length} problem(s):\n${err.problems.map((p) => '  ' + formatProblem(p)).join('\n')}`);
+      process.stderr.write(`error: ${path} has ${err.problems.length} problem(s):\n${err.problems.map((p) => '  ' + formatProblem(p)).join('\n')}\n`);
+      process.exit(err.exitCode); // sysexits EX_CONFIG (78)
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') fail(`config file not found: ${path}`);
     throw err;

@@ -63,7 +63,7 @@ export class ChatServer {
     this.trustProxy = new AddressMatcher(this.config.trust_proxy);
     this.common = securityHeaders({ tls: this.config.tls });
     this.requestsTotal = this.metrics.counter('chat_http_requests_total', 'HTTP responses sent, by status code.');
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.registerProcessMetrics();
     this.registerRoutes();
   }
@@ -304,7 +304,14 @@ function sameValue(a: unknown, b: unknown): boolean {
   return Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((v, i) => v === b[i]) : a === b;
 }
 
+/**
+ * perf_hooks samples the loop with a timer of this period and records the
+ * whole time between two firings, so an idle loop reads as the period itself;
+ * the gauges subtract it to report only the delay.
+ */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
 function nanosToSeconds(n: number): number {
-  return Number.isFinite(n) ? n / 1e9 : 0;
+  return Number.isFinite(n) ? Math.max(0, n / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000) : 0;
 }
 

@@ -216,20 +216,22 @@ export class HttpConnection implements ConnectionOwner {
     const route = this.services.router.route(req.head.method, req.path);
     switch (route.kind) {
       case 'error':
-        return this.send(req, errorResponse(route.error), false, started);
+        return this.send(req, errorResponse(route.error), route.error.close, started);
       case 'upgrade':
         return this.upgrade(req, started);
       case 'static':
         return this.serveStatic(req, started);
       case 'handler': {
         let response: Response;
+        let close = false;
         try {
           response = await route.handler(req);
         } catch (err) {
           if (!(err instanceof HttpError)) throw err;
           response = errorResponse(err);
+          close = err.close;
         }
-        return this.send(req, response, false, started);
+        return this.send(req, response, close, started);
       }
     }
   }
@@ -430,7 +432,7 @@ export class HttpConnection implements ConnectionOwner {
       return;
     }
     this.conn.stream.off('data', this.onData);
-    this.write(serializeHead(408, [['Content-Type', 'application/json; charset=utf-8']], { close: true, keepAliveFor10: false, contentLength: TIMEOUT_BODY.length, common: this.services.commonHeaders() }));
+    this.write(serializeHead(408, [['Content-Type', 'application/json; charset=utf-8'], ['Cache-Control', 'no-store']], { close: true, keepAliveFor10: false, contentLength: TIMEOUT_BODY.length, common: this.services.commonHeaders() }));
     this.write(TIMEOUT_BODY);
     this.services.requestsTotal.inc({ status: 408 });
     this.end();

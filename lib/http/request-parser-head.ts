@@ -366,7 +366,7 @@ function bodyFraming(version: HttpVersion, headers: readonly HeaderField[], maxB
     return { kind: 'length', length };
   }
 
-  // RFC 9112 §6.3 item 6: "If this is a request message and none of the above are true, then
+  // RFC 9112 §6.3 item 7: "If this is a request message and none of the above are true, then
   // the message body length is zero".
   return { kind: 'none' };
 }

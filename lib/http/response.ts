@@ -51,6 +51,9 @@ export const REASON: Readonly<Record<number, string>> = {
   505: 'HTTP Version Not Supported',
 };
 
+/** Header fields that serializeHead writes itself and never copies from a handler. */
+const FRAMING_FIELDS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection']);
+
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 export function statusHasNoBody(status: number): boolean {
   return (status >= 100 && status < 200) || status === 204 || status === 304;
@@ -83,7 +86,12 @@ export interface HeadOptions {
 export function serializeHead(status: number, headers: ResponseHeaders, options: HeadOptions): Buffer {
   let head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n`;
   for (const [name, value] of options.common) head += `${name}: ${value}\r\n`;
-  for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+  for (const [name, value] of headers) {
+    // Framing is ours alone (RFC 9112 §6): a handler's own Content-Length,
+    // Transfer-Encoding or Connection would contradict the ones written below.
+    if (FRAMING_FIELDS.has(name.toLowerCase())) continue;
+    head += `${name}: ${value}\r\n`;
+  }
   if (!statusHasNoBody(status)) head += `Content-Length: ${options.contentLength}\r\n`;
   if (options.close) head += 'Connection: close\r\n';
   else if (options.keepAliveFor10) head += 'Connection: keep-alive\r\n';

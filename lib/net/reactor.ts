@@ -82,8 +82,9 @@ export interface ReactorOptions {
 }
 
 /**
- * TLS settings every connection gets (issue: only TLS 1.2 and 1.3, no
- * renegotiation). Node's default cipher list has no weak suites.
+ * TLS settings every connection gets: only TLS 1.2 and 1.3 (RFC 8996
+ * deprecates 1.0 and 1.1), no renegotiation, and Node's default cipher list,
+ * which has no weak suites (no RC4, 3DES, NULL, EXPORT or anonymous ones).
  */
 const SSL_OP_NO_RENEGOTIATION = cryptoConstants.SSL_OP_NO_RENEGOTIATION;
 

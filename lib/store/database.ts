@@ -28,7 +28,7 @@
  * Every query elsewhere is a prepared statement with bound parameters; no
  * value is ever spliced into SQL text.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, migrate, type Migration, type MigrationReport } from './migrations.js';
@@ -62,6 +62,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): OpenedDat
   try {
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
+    // The database holds password hashes and sealed messages: owner only, like the key files.
+    if (!inMemory) chmodSync(path, 0o600);
   } catch (err) {
     throw new StoreError('open_failed', `cannot open the database ${path}: ${describe(err)}`, { cause: err });
   }

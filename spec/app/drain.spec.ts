@@ -90,7 +90,7 @@ describe('app: graceful drain', function () {
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).to.equal(1);
+    expect(code).to.equal(78); // sysexits EX_CONFIG
     expect(err).to.include('bad.conf:2');
     expect(err).to.include('max_connections');
   });

@@ -38,6 +38,16 @@ describe('http/connection over TLS (live server)', function () {
     expect(res.headers.has('etag')).to.equal(true);
   });
 
+  it('writes framing headers once: a static 200 has exactly one Content-Length (RFC 9112 §6.3)', async () => {
+    const client = await connect(live.port, { tls: true });
+    client.send('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const [res] = await readResponses(client, 1);
+    client.destroy();
+    const head = client.received().toString('latin1').split('\r\n\r\n')[0]!;
+    expect(head.match(/^content-length:/gim)).to.have.length(1);
+    expect(Number(res!.headers.get('content-length'))).to.equal(res!.body.length);
+  });
+
   it('answers a conditional GET with 304 and no body (RFC 9110 §13.1.2)', async () => {
     const first = await get('/');
     const etag = first.headers.get('etag')!;
