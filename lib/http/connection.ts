@@ -196,6 +196,10 @@ export class HttpConnection implements ConnectionOwner {
       this.busy = true;
       this.services.reactor.setPhase(this.conn, 'http-busy');
       if (item.kind === 'parse-error') {
+        if (this.services.limits().access_log) {
+          // No method or path to show: the request could not be read (the message names the rule, never the bytes).
+          this.services.log.info('request refused', { ip: this.conn.peer.ip, status: item.error.status, code: item.error.code, reason: item.error.message });
+        }
         this.send(null, errorResponse(item.error), true, 0);
         continue;
       }
