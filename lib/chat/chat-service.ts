@@ -344,9 +344,10 @@ export class ChatService implements WsHandler {
     const store = this.deps.store;
     let room = store.roomByName(cmd.room);
     if (cmd.room.startsWith('dm:')) {
-      const other = this.dmPartner(s, cmd.room, cmd.ref);
-      room ??= other ? this.openDm(s.user, other.userId, other.username) : null;
-      if (!room) throw new ProtocolError('not_member', 'you are not part of this conversation', cmd.ref);
+      this.dmPartner(s, cmd.room, cmd.ref); // not one of the two: not_member
+      // API.md: both users are members from the first message — not before. A
+      // conversation that has not started is not there to join yet.
+      if (!room) throw new ProtocolError('not_member', 'this conversation has not started: send a message with "to" first', cmd.ref);
     }
     if (!room) throw new ProtocolError('not_found', 'no such room', cmd.ref);
     if (room.kind !== 'private' || store.isMember(room.id, s.user.id)) return this.joinNow(s, cmd, room);
