@@ -307,9 +307,11 @@ function sameValue(a: unknown, b: unknown): boolean {
 /**
  * perf_hooks samples the loop with a timer of this period and records the
  * whole time between two firings, so an idle loop reads as the period itself;
- * the gauges subtract it to report only the delay.
+ * the gauges subtract it to report only the delay. Each firing wakes the
+ * process (about 7 µs of CPU each, measured with bench/): 20 ms keeps the idle
+ * cost near 0.3 ms of CPU per second and still gives 3,000 samples a minute.
  */
-const LOOP_DELAY_RESOLUTION_MS = 10;
+const LOOP_DELAY_RESOLUTION_MS = 20;
 
 function nanosToSeconds(n: number): number {
   return Number.isFinite(n) ? Math.max(0, n / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000) : 0;

@@ -1,0 +1,87 @@
+/**
+ * The messages between the bench runner and the load generator process
+ * (over Node's IPC channel). Every request carries an `id`; the generator
+ * answers each with exactly one reply of the same `id`.
+ */
+
+export interface OpenRequest {
+  readonly type: 'open';
+  readonly id: number;
+  /** A name for this group of connections, e.g. 'ours-echo'. */
+  readonly pool: string;
+  readonly url: string;
+  readonly count: number;
+  /** Client source addresses, used round-robin (127.0.0.x). */
+  readonly sources: readonly string[];
+  /** Handshakes in flight at once. */
+  readonly concurrency: number;
+  /** Per connection: fail it if not open by then. */
+  readonly timeoutMs: number;
+}
+
+export interface EchoRequest {
+  readonly type: 'echo';
+  readonly id: number;
+  readonly pool: string;
+  /** Messages per second, over all the pool's connections together. */
+  readonly rate: number;
+  readonly seconds: number;
+  /** Bytes of each text message. */
+  readonly payloadBytes: number;
+  /** After the last send, how long to wait for the last echoes. */
+  readonly drainMs: number;
+}
+
+export interface CloseRequest {
+  readonly type: 'close';
+  readonly id: number;
+  readonly pool: string;
+}
+
+export type LoadRequest = OpenRequest | EchoRequest | CloseRequest;
+
+export interface OpenReply {
+  readonly type: 'opened';
+  readonly id: number;
+  readonly opened: number;
+  readonly failed: number;
+  readonly ms: number;
+  /** A few distinct error messages, for the report. */
+  readonly errors: readonly string[];
+}
+
+export interface EchoReply {
+  readonly type: 'echoed';
+  readonly id: number;
+  readonly sent: number;
+  readonly received: number;
+  /** Echoes whose bytes differed from what was sent (a server bug). */
+  readonly wrong: number;
+  /** A sample wrong echo, for the bug report. */
+  readonly wrongSample: string | null;
+  /** Connections that closed during the run, with their codes. */
+  readonly closedDuringRun: number;
+  readonly closeCodes: readonly number[];
+  /** Round-trip times, microseconds. */
+  readonly rtt: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
+  /** The achieved send rate (messages per second over the send phase). */
+  readonly achievedRate: number;
+  /** The largest lag of a send behind its schedule, ms (the generator keeping up?). */
+  readonly maxSendLagMs: number;
+  /** The generator's own CPU use over the run, as a share of one core. */
+  readonly generatorCpuShare: number;
+}
+
+export interface ClosedReply {
+  readonly type: 'closed';
+  readonly id: number;
+  readonly closed: number;
+}
+
+export interface ErrorReply {
+  readonly type: 'error';
+  readonly id: number;
+  readonly message: string;
+}
+
+export type LoadReply = OpenReply | EchoReply | ClosedReply | ErrorReply;

@@ -1,0 +1,208 @@
+/**
+ * The load generator: a separate process (pinned to the load CPU by the
+ * runner) that opens WebSocket connections with the `ws` package and drives
+ * them on the runner's orders, received over IPC (see protocol.ts). The same
+ * generator drives our server and the peer, so any cost of the client is the
+ * same on both sides; the runner measures only the server process.
+ *
+ * Echo load at a fixed offered rate: a 1 ms tick sends every message that is
+ * due by the clock (rate × elapsed), round-robin over the pool's connections,
+ * so the offered rate does not depend on how fast echoes come back (an open
+ * loop). Each message is a distinct text, and its echo is checked byte for
+ * byte against what was sent on that connection, in order.
+ */
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { summarize } from '../lib/stats.js';
+import type { CloseRequest, EchoReply, EchoRequest, LoadReply, LoadRequest, OpenRequest } from './protocol.js';
+
+interface Sent {
+  readonly text: string;
+  readonly at: number;
+}
+
+interface Client {
+  readonly ws: WebSocket;
+  /** Messages sent and not yet echoed, oldest first (an echo server answers in order). */
+  readonly pending: Sent[];
+  pendingHead: number;
+  closedCode: number | null;
+}
+
+/** The running echo job's hooks, or null between jobs. */
+interface EchoJob {
+  received: number;
+  wrong: number;
+  wrongSample: string | null;
+  closed: number;
+  closeCodes: number[];
+  rtts: Float64Array;
+  rttCount: number;
+}
+
+const pools = new Map<string, Client[]>();
+let job: EchoJob | null = null;
+
+function reply(message: LoadReply): void {
+  process.send!(message);
+}
+
+function onMessage(client: Client, data: WebSocket.RawData, isBinary: boolean): void {
+  const now = performance.now();
+  const j = job;
+  if (!j) return; // an echo that arrived after its job timed out
+  const expected = client.pending[client.pendingHead];
+  if (expected === undefined) {
+    j.wrong++;
+    j.wrongSample ??= `unexpected message (nothing pending): ${String(data).slice(0, 80)}`;
+    return;
+  }
+  client.pendingHead++;
+  if (client.pendingHead > 1024) {
+    client.pending.splice(0, client.pendingHead);
+    client.pendingHead = 0;
+  }
+  const text = isBinary ? null : (data as Buffer).toString('utf8');
+  if (text !== expected.text) {
+    j.wrong++;
+    j.wrongSample ??= `sent ${JSON.stringify(expected.text.slice(0, 40))}…, got ${isBinary ? 'a binary message' : JSON.stringify((text ?? '').slice(0, 40))}…`;
+  }
+  j.received++;
+  if (j.rttCount < j.rtts.length) j.rtts[j.rttCount++] = (now - expected.at) * 1000;
+}
+
+function openOne(url: string, localAddress: string, timeoutMs: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { localAddress, rejectUnauthorized: false, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    const client: Client = { ws, pending: [], pendingHead: 0, closedCode: null };
+    const fail = (err: Error) => {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(err);
+    };
+    ws.once('error', fail);
+    ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode} instead of 101`)));
+    ws.once('open', () => {
+      ws.off('error', fail);
+      ws.on('error', () => {}); // the 'close' that follows is what we count
+      ws.on('message', (data, isBinary) => onMessage(client, data, isBinary));
+      ws.once('close', (code) => {
+        client.closedCode = code;
+        if (job) {
+          job.closed++;
+          if (job.closeCodes.length < 16) job.closeCodes.push(code);
+        }
+      });
+      resolve(client);
+    });
+  });
+}
+
+async function open(req: OpenRequest): Promise<void> {
+  const started = performance.now();
+  const pool = pools.get(req.pool) ?? [];
+  pools.set(req.pool, pool);
+  const errors = new Set<string>();
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < req.count) {
+      const i = next++;
+      try {
+        pool.push(await openOne(req.url, req.sources[i % req.sources.length]!, req.timeoutMs));
+      } catch (err) {
+        failed++;
+        if (errors.size < 5) errors.add((err as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(req.concurrency, req.count) }, worker));
+  reply({ type: 'opened', id: req.id, opened: req.count - failed, failed, ms: performance.now() - started, errors: [...errors] });
+}
+
+const TICK_MS = 1;
+
+async function echo(req: EchoRequest): Promise<void> {
+  const clients = (pools.get(req.pool) ?? []).filter((c) => c.closedCode === null);
+  if (clients.length === 0) throw new Error(`pool ${req.pool} has no open connections`);
+  const total = Math.round(req.rate * req.seconds);
+  const j: EchoJob = { received: 0, wrong: 0, wrongSample: null, closed: 0, closeCodes: [], rtts: new Float64Array(total), rttCount: 0 };
+  for (const c of clients) {
+    c.pending.length = 0;
+    c.pendingHead = 0;
+  }
+  job = j;
+  const filler = 'x'.repeat(req.payloadBytes);
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  let sent = 0; // slots of the schedule passed
+  let issued = 0; // messages actually sent (a slot whose connection closed sends nothing)
+  let maxLag = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) * req.rate) / 1000));
+      if (due - sent > 1) maxLag = Math.max(maxLag, ((due - sent - 1) * 1000) / req.rate);
+      while (sent < due) {
+        const client = clients[sent % clients.length]!;
+        if (client.closedCode === null) {
+          const tag = `${sent}:`;
+          const text = tag + filler.slice(tag.length);
+          client.pending.push({ text, at: performance.now() });
+          client.ws.send(text);
+          issued++;
+        }
+        sent++;
+      }
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, TICK_MS);
+  });
+  const sendEnd = performance.now();
+  // Wait for the last echoes (or give up after drainMs: lost echoes are reported, not hidden).
+  const deadline = sendEnd + req.drainMs;
+  while (j.received < issued && performance.now() < deadline && clients.some((c) => c.closedCode === null)) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsedMs = performance.now() - start;
+  job = null;
+  const rtt = summarize(j.rtts.subarray(0, j.rttCount));
+  const result: EchoReply = {
+    type: 'echoed',
+    id: req.id,
+    sent: issued,
+    received: j.received,
+    wrong: j.wrong,
+    wrongSample: j.wrongSample,
+    closedDuringRun: j.closed,
+    closeCodes: j.closeCodes,
+    rtt: { p50: rtt.p50, p90: rtt.p90, p99: rtt.p99, p999: rtt.p999, max: rtt.max, mean: rtt.mean },
+    achievedRate: (issued * 1000) / (sendEnd - start),
+    maxSendLagMs: maxLag,
+    generatorCpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs,
+  };
+  reply(result);
+}
+
+async function close(req: CloseRequest): Promise<void> {
+  const pool = pools.get(req.pool) ?? [];
+  pools.delete(req.pool);
+  let closed = 0;
+  for (const c of pool) {
+    if (c.closedCode === null) closed++;
+    c.ws.terminate();
+  }
+  reply({ type: 'closed', id: req.id, closed });
+}
+
+process.on('message', (raw) => {
+  const req = raw as LoadRequest;
+  const run = req.type === 'open' ? open(req) : req.type === 'echo' ? echo(req) : close(req);
+  run.catch((err: unknown) => reply({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }));
+});
+// The runner is gone: so are we.
+process.on('disconnect', () => process.exit(0));
