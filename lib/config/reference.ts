@@ -3,7 +3,10 @@
  *
  *   - the shipped `server.conf`: every key commented out at its default, with
  *     its meaning above and its accepted range beside it;
- *   - `docs/configuration-keys.md`: the reference table of every key.
+ *   - `docs/configuration-keys.md`: the reference table of every key;
+ *   - the same tables inside `docs/operations.md`, between the markers
+ *     OPERATIONS_BEGIN and OPERATIONS_END, so the operator's guide is complete
+ *     on its own.
  *
  * Regenerate both after changing `schema.ts`:
  *
@@ -11,7 +14,7 @@
  *
  * `spec/config/shipped-file.spec.ts` fails while either file is stale.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KEY_SPECS, SECTIONS, type KeySpec } from './schema.js';
 import { describeAccepted, formatValue } from './value-syntax.js';
@@ -19,6 +22,23 @@ import { describeAccepted, formatValue } from './value-syntax.js';
 /** Where the two files live, relative to the repository root. */
 export const SHIPPED_CONF_PATH = 'server.conf';
 export const REFERENCE_PATH = 'docs/configuration-keys.md';
+export const OPERATIONS_PATH = 'docs/operations.md';
+export const OPERATIONS_BEGIN = '<!-- server.conf keys: generated from lib/config/schema.ts; do not edit by hand -->';
+export const OPERATIONS_END = '<!-- end of server.conf keys -->';
+
+/** `docs/operations.md` with its generated block replaced by the reference's sections (everything after the title). */
+export function renderOperations(current: string): string {
+  const begin = current.indexOf(OPERATIONS_BEGIN);
+  const end = current.indexOf(OPERATIONS_END);
+  if (begin === -1 || end < begin) throw new Error(`${OPERATIONS_PATH} lacks the generated-block markers`);
+  const body = renderReference()
+    .split('\n')
+    .filter((line) => !line.startsWith('# ') && !line.startsWith('<!--'))
+    .join('\n')
+    .replace(/^## /gm, '### ')
+    .trim();
+  return current.slice(0, begin + OPERATIONS_BEGIN.length) + '\n\n' + body + '\n\n' + current.slice(end);
+}
 
 const WRAP_COLUMN = 78;
 /** The column where the range comment starts after `# key = default`. */
@@ -133,6 +153,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const root = fileURLToPath(new URL('../../../', import.meta.url));
     writeFileSync(root + SHIPPED_CONF_PATH, renderShippedConf());
     writeFileSync(root + REFERENCE_PATH, renderReference());
-    process.stdout.write(`wrote ${SHIPPED_CONF_PATH} and ${REFERENCE_PATH}\n`);
+    writeFileSync(root + OPERATIONS_PATH, renderOperations(readFileSync(root + OPERATIONS_PATH, 'utf8')));
+    process.stdout.write(`wrote ${SHIPPED_CONF_PATH}, ${REFERENCE_PATH} and the key tables in ${OPERATIONS_PATH}\n`);
   }
 }

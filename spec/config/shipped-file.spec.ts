@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, formatProblem, parseConfig } from '../../lib/config/parse.js';
-import { REFERENCE_PATH, SHIPPED_CONF_PATH, renderReference, renderShippedConf } from '../../lib/config/reference.js';
+import { OPERATIONS_BEGIN, OPERATIONS_END, OPERATIONS_PATH, REFERENCE_PATH, SHIPPED_CONF_PATH, renderOperations, renderReference, renderShippedConf } from '../../lib/config/reference.js';
 import { KEY_SPECS } from '../../lib/config/schema.js';
 import { describeAccepted } from '../../lib/config/value-syntax.js';
 
@@ -66,5 +66,19 @@ describe(`config: the reference ${REFERENCE_PATH}`, () => {
 
   it(`is what reference.ts makes from the schema (${REGENERATE})`, () => {
     expect(reference === renderReference(), `${REFERENCE_PATH} is stale; ${REGENERATE}`).to.equal(true);
+  });
+});
+
+describe(`config: the operator's guide ${OPERATIONS_PATH}`, () => {
+  const operations = readFileSync(ROOT + OPERATIONS_PATH, 'utf8');
+
+  it('documents every schema key in a table row of its generated block, and no other key', () => {
+    const block = operations.slice(operations.indexOf(OPERATIONS_BEGIN), operations.indexOf(OPERATIONS_END));
+    const documented = block.split('\n').flatMap((line) => REFERENCE_ROW.exec(line)?.[1] ?? []);
+    expect([...documented].sort()).to.deep.equal([...schemaKeys].sort());
+  });
+
+  it(`carries the reference tables as reference.ts makes them (${REGENERATE})`, () => {
+    expect(operations === renderOperations(operations), `${OPERATIONS_PATH} is stale; ${REGENERATE}`).to.equal(true);
   });
 });
