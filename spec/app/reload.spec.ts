@@ -24,7 +24,7 @@ function peerCertificateCN(port: number): Promise<string> {
   });
 }
 
-function waitForOutput(out: () => string, pattern: RegExp, timeoutMs = 5000): Promise<void> {
+function waitForOutput(out: () => string, pattern: RegExp, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const timer = setInterval(() => {
