@@ -176,8 +176,10 @@ export class HttpConnection implements ConnectionOwner {
     const reactor = this.services.reactor;
     const phase = this.conn.phase;
     if (this.current !== null) {
-      // Body bytes are progress: `since` moves with them (body_timeout is a stall timeout).
-      if (phase !== 'http-body' || progress) reactor.setPhase(this.conn, 'http-body');
+      // Body bytes are progress: `since` moves with them (body_timeout is a stall
+      // timeout); the whole-body deadline counts from the phase's start.
+      if (phase !== 'http-body') reactor.setPhase(this.conn, 'http-body');
+      else if (progress) reactor.progress(this.conn);
     } else if (!this.parser.idle) {
       // Part of a head is here: header_timeout counts from its first byte, not the latest.
       if (phase !== 'http-head') reactor.setPhase(this.conn, 'http-head');

@@ -64,6 +64,8 @@ export interface Connection {
   phase: Phase;
   /** When the phase began or last made progress (ms since epoch). */
   since: number;
+  /** When the phase began (ms since epoch); progress does not move it. */
+  phaseStartedAt: number;
   pingSentAt: number | null;
   owner: ConnectionOwner | null;
 }
@@ -83,16 +85,37 @@ export interface ReactorOptions {
 
 /**
  * TLS settings every connection gets: only TLS 1.2 and 1.3 (RFC 8996
- * deprecates 1.0 and 1.1), no renegotiation, and Node's default cipher list,
- * which has no weak suites (no RC4, 3DES, NULL, EXPORT or anonymous ones).
+ * deprecates 1.0 and 1.1), no renegotiation, and only forward-secret AEAD
+ * cipher suites (TLS_CIPHERS).
  */
 const SSL_OP_NO_RENEGOTIATION = cryptoConstants.SSL_OP_NO_RENEGOTIATION;
+
+/**
+ * The cipher suites we offer, in our order of preference: TLS 1.3's three,
+ * then Mozilla's "intermediate" TLS 1.2 list without DHE — ECDHE key exchange
+ * (forward secrecy) with AES-GCM or ChaCha20-Poly1305 only. Node's default
+ * list also accepts CBC suites with HMAC-SHA1/SHA-256, which testssl.sh
+ * reports as obsolete (LUCKY13); every client its simulation tries still
+ * connects without them (docs/security.md).
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export function createTlsContext(cert: string | Buffer, key: string | Buffer): tls.SecureContext {
   return tls.createSecureContext({
     cert,
     key,
     minVersion: 'TLSv1.2',
+    ciphers: TLS_CIPHERS,
     honorCipherOrder: true,
     // RFC 5746 renegotiation is a DoS lever for clients (each one costs us a
     // handshake); TLS 1.3 has none. Refuse it outright.
@@ -177,9 +200,16 @@ export class Reactor {
     return this.clock();
   }
 
-  /** Move a connection to a phase; `since` is now. */
+  /** Move a connection to a phase; `since` is now (and `phaseStartedAt`, when the phase changes). */
   setPhase(conn: Connection, phase: Phase): void {
+    const now = this.clock();
+    if (conn.phase !== phase) conn.phaseStartedAt = now;
     conn.phase = phase;
+    conn.since = now;
+  }
+
+  /** The connection made progress in its phase (body bytes, a frame): `since` is now. */
+  progress(conn: Connection): void {
     conn.since = this.clock();
   }
 
@@ -207,6 +237,7 @@ export class Reactor {
       secure,
       phase: secure ? 'tls-handshake' : 'http-head',
       since: this.clock(),
+      phaseStartedAt: this.clock(),
       pingSentAt: null,
       owner: null,
     };

@@ -49,6 +49,8 @@ export interface SweepView {
   readonly phase: Phase;
   /** When the phase began, or its last progress (ms). */
   readonly since: number;
+  /** When the phase began, whatever progress came after (ms). */
+  readonly phaseStartedAt: number;
   /** For ws-open: when our unanswered ping went out, else null. */
   readonly pingSentAt: number | null;
 }
@@ -57,6 +59,9 @@ export type SweepAction =
   | { readonly kind: 'keep' }
   | { readonly kind: 'ping' }
   | { readonly kind: 'timeout'; readonly reason: TimeoutReason };
+
+/** A request body must be complete within this many body_timeouts of its first byte. */
+export const BODY_DEADLINE_FACTOR = 3;
 
 const KEEP: SweepAction = { kind: 'keep' };
 const PING: SweepAction = { kind: 'ping' };
@@ -79,7 +84,11 @@ export function sweepDecision(c: SweepView, now: number, limits: SweepLimits): S
     case 'http-head':
       return age >= limits.header_timeout ? TIMEOUTS.header : KEEP;
     case 'http-body':
-      return age >= limits.body_timeout ? TIMEOUTS.body : KEEP;
+      // Two bounds: no progress for body_timeout (a stall), and the whole body
+      // within BODY_DEADLINE_FACTOR × body_timeout — else a body trickled one
+      // byte per (body_timeout − ε) would hold its connection for days, as a
+      // head would without header_timeout's whole-head deadline.
+      return age >= limits.body_timeout || now - c.phaseStartedAt >= BODY_DEADLINE_FACTOR * limits.body_timeout ? TIMEOUTS.body : KEEP;
     case 'http-writing':
       // A client that does not read our response: the same patience as for its body.
       return age >= limits.body_timeout ? TIMEOUTS.send : KEEP;
