@@ -329,7 +329,7 @@ export const SCHEMA = [
   },
   {
     key: 'body_timeout', section: 'timeouts', type: 'duration', default: 10 * SECOND, min: 100, max: 5 * MINUTE, reload: 'live',
-    doc: 'The longest wait for more bytes of a request body.',
+    doc: 'The longest wait for more bytes of a request body; the whole body must also arrive within 3 × body_timeout of its first byte. Also the longest a response may wait for a client that does not read.',
   },
   {
     key: 'sweep_interval', section: 'timeouts', type: 'duration', default: SECOND, min: 100, max: 10 * SECOND, reload: 'restart',
