@@ -45,6 +45,10 @@ export async function startServer(overrides: ConfigOverrides = {}, options: Star
     data_dir: dataDir,
     public_dir: join(REPO_ROOT, 'public'),
     log_level: 'debug',
+    // Suites open hundreds of connections from 127.0.0.1 in a second or two;
+    // the per-address connection rate is tested where a test sets it.
+    connection_rate: 100_000,
+    connection_burst: 100_000,
     ...overrides,
   } as Config;
   const logLines: string[] = [];
