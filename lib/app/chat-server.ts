@@ -154,6 +154,7 @@ export class ChatServer {
       log: this.log,
       metrics: this.metrics,
       onReady: (conn) => new HttpConnection(conn, services),
+      exempt: () => this.trustProxy,
     });
     (services as { reactor: Reactor }).reactor = this.reactor;
     this.ws = new WsUpgrader(this.reactor, { allowedOrigins: () => this.config.allowed_origins, publicOrigin: () => this.config.public_origin }, () => this.config.trace.includes('ws'));

@@ -311,7 +311,7 @@ export const SCHEMA = [
   },
   {
     key: 'trust_proxy', section: 'connections', type: 'list', default: [], format: 'ip-or-cidr', reload: 'live',
-    doc: 'Proxies (IPs or CIDRs) whose X-Forwarded-For gives the client address. Empty: off, the peer address is the client.',
+    doc: 'Proxies (IPs or CIDRs) whose X-Forwarded-For gives the client address; they are exempt from the per-address connection cap and rate (max_connections still applies). Empty: off, the peer address is the client.',
   },
 
   // -- Timeouts --------------------------------------------------------------

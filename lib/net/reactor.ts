@@ -24,7 +24,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
-import { clientAddress, type ClientAddress } from './client-address.js';
+import { clientAddress, type AddressMatcher, type ClientAddress } from './client-address.js';
 import { RateLimiter } from './token-bucket.js';
 import { sweepDecision, type Phase, type SweepLimits, type TimeoutReason } from './sweep-policy.js';
 import type { Logger } from '../log/logger.js';
@@ -80,6 +80,13 @@ export interface ReactorOptions {
   readonly metrics: MetricsRegistry;
   /** Called once the connection is ready for HTTP (TLS established). */
   readonly onReady: (conn: Connection) => void;
+  /**
+   * Peers exempt from the per-address cap and rate: the `trust_proxy`
+   * addresses. Behind a proxy every client arrives from the proxy's address,
+   * so a per-address limit there would be one limit for everybody; the
+   * overall `max_connections` still applies.
+   */
+  readonly exempt?: () => AddressMatcher;
   readonly clock?: () => number;
 }
 
@@ -271,6 +278,7 @@ export class Reactor {
   private admissionRefusal(peer: ClientAddress): RefusalReason | null {
     if (this.draining) return 'draining';
     if (this.connections.size >= this.limits.max_connections) return 'max_connections';
+    if (this.options.exempt?.().matches(peer.ip)) return null;
     if ((this.perGroup.get(peer.group) ?? 0) >= this.limits.max_connections_per_ip) return 'max_connections_per_ip';
     if (!this.rate.take(peer.group, this.clock())) return 'connection_rate';
     return null;

@@ -155,6 +155,26 @@ describe('net/reactor (live server)', function () {
     });
   });
 
+  describe('trust_proxy and admission', () => {
+    let live: LiveServer;
+    before(async () => {
+      live = await startServer({ tls: false, trust_proxy: ['127.0.0.20'], max_connections_per_ip: 2, connection_rate: 1, connection_burst: 2 });
+    });
+    after(() => live.close());
+
+    it('exempts a trusted proxy from the per-address cap and rate: every client arrives from its address', async () => {
+      const fromProxy = await Promise.all([0, 1, 2, 3, 4].map(() => connect(live.port, { tls: false, localAddress: '127.0.0.20' })));
+      for (const c of fromProxy) {
+        c.send('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        expect((await readResponses(c, 1))[0]!.status).to.equal(200);
+      }
+      // anyone else is still limited
+      await Promise.all([0, 1].map(() => connect(live.port, { tls: false, localAddress: '127.0.0.21' })));
+      expect(await refusedAtOnce(live.port, '127.0.0.21')).to.equal(true);
+      for (const c of fromProxy) c.destroy();
+    });
+  });
+
   describe('trust_proxy', () => {
     let live: LiveServer;
     before(async () => {
