@@ -73,6 +73,19 @@ export interface WsMetrics {
 
 export type WsState = 'open' | 'closing' | 'closed';
 
+/**
+ * Connections corked during this turn of the event loop. One nextTick
+ * uncorks them all: a broadcast to 1,000 members costs one callback, not
+ * 1,000 closures, and each socket still gets one write (one TLS record) for
+ * everything it was sent this turn.
+ */
+const corkedThisTurn: WebSocketConnection[] = [];
+
+function uncorkAll(): void {
+  const batch = corkedThisTurn.splice(0);
+  for (const ws of batch) ws.uncork();
+}
+
 export class WebSocketConnection implements ConnectionOwner {
   state: WsState = 'open';
   /** Whatever the application keeps per connection (the user, their rooms). */
@@ -250,6 +263,12 @@ export class WebSocketConnection implements ConnectionOwner {
     return true;
   }
 
+  /** Called once per turn by uncorkAll(): send what this turn wrote. */
+  uncork(): void {
+    this.corked = false;
+    this.conn.stream.uncork();
+  }
+
   /** Write frame bytes; a burst in one turn of the event loop leaves in one batch (cork until next tick). */
   private writeFrame(frame: Buffer, pauseIfFull: boolean): void {
     const stream = this.conn.stream;
@@ -258,10 +277,8 @@ export class WebSocketConnection implements ConnectionOwner {
     if (!this.corked) {
       this.corked = true;
       stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        stream.uncork();
-      });
+      corkedThisTurn.push(this);
+      if (corkedThisTurn.length === 1) process.nextTick(uncorkAll);
     }
     this.options.metrics.framesOut.inc();
     const ok = stream.write(frame);
