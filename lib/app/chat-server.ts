@@ -76,7 +76,7 @@ export class ChatServer {
     return this.config;
   }
 
-  /** Resolve a configured path against the config file's folder. */
+  /** Resolve a configured path against the base folder (the working directory, as --check-config does). */
   path(p: string): string {
     return resolve(this.options.baseDir, p);
   }
