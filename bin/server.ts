@@ -93,11 +93,6 @@ async function main(): Promise<void> {
     if (e.code === 'EACCES') fail(`no permission to listen on ${config.host}:${config.port} (ports below 1024 need privileges)`);
     throw err;
   }
-  log.info('listening', { url: started.url, host: started.host, port: started.port });
-  if (config.trace.length > 0) log.info('protocol trace on', { layers: config.trace });
-  if (config.trace_payloads) log.warn('trace_payloads is on: message text will appear in the log; never use it in production');
-  process.stdout.write(`chat server listening on ${started.url}\n`);
-
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -145,6 +140,13 @@ async function main(): Promise<void> {
       log.error('reload refused: the running configuration is kept', { config: path, err: err instanceof Error ? err : new Error(String(err)) });
     }
   });
+
+  // Announce only now that every signal has its handler: whoever waits for
+  // this line may signal at once (Node's default for SIGHUP is to exit).
+  log.info('listening', { url: started.url, host: started.host, port: started.port });
+  if (config.trace.length > 0) log.info('protocol trace on', { layers: config.trace });
+  if (config.trace_payloads) log.warn('trace_payloads is on: message text will appear in the log; never use it in production');
+  process.stdout.write(`chat server listening on ${started.url}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -3,13 +3,14 @@
  * restored by copying it in place.
  */
 import { expect } from 'chai';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../helpers/live-server.js';
+import { spawnServer } from '../helpers/spawned-server.js';
 
 const SECRET = 'admin-test-secret-with-at-least-32-bytes-ok';
 
@@ -45,20 +46,9 @@ describe('app: the admin command (real process)', function () {
   let port = 0;
 
   async function startServer(): Promise<void> {
-    let out = '';
-    child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bin', 'server.js'), '--config', conf], { env: { ...process.env, SECRET_KEY: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 15_000);
-      child!.stdout!.on('data', () => {
-        const m = /listening on https:\/\/localhost:(\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
+    const spawned = await spawnServer(conf, { secret: SECRET });
+    child = spawned.child;
+    port = spawned.port;
   }
 
   async function stopServer(): Promise<void> {

@@ -5,45 +5,19 @@
  * exits at once.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, startServer } from '../helpers/live-server.js';
 import { connect, parseResponses, readResponses } from '../helpers/raw-client.js';
+import { spawnServer, type SpawnedServer } from '../helpers/spawned-server.js';
 import { jsonResponse } from '../../lib/http/response.js';
 
-interface Spawned {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly output: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function spawnServer(dir: string, extraConf = ''): Promise<Spawned> {
+function spawnWithConf(dir: string, extraConf = ''): Promise<SpawnedServer> {
   const conf = join(dir, 'server.conf');
   writeFileSync(conf, `port = 0\ndata_dir = ${join(dir, 'data')}\npublic_dir = ${join(REPO_ROOT, 'public')}\n${extraConf || 'drain_timeout = 3s\n'}`);
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bin', 'server.js'), '--config', conf], {
-    env: { ...process.env, SECRET_KEY: 'spawned-test-secret-with-at-least-32-bytes!' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15_000);
-    const check = () => {
-      const m = /listening on https:\/\/localhost:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', () => reject(new Error(`server exited: ${out}`)));
-  });
-  return { child, port, output: () => out, exited };
+  return spawnServer(conf);
 }
 
 describe('app: graceful drain', function () {
@@ -55,7 +29,7 @@ describe('app: graceful drain', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the real process prints its URL, then on SIGTERM closes idle keep-alive connections and exits 0', async () => {
-    const s = await spawnServer(dir);
+    const s = await spawnWithConf(dir);
     const client = await connect(s.port, { tls: true });
     client.send('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
     expect((await readResponses(client, 1))[0]!.status).to.equal(200);
@@ -69,7 +43,7 @@ describe('app: graceful drain', function () {
   });
 
   it('the real process exits at once on a second signal', async () => {
-    const s = await spawnServer(dir, 'drain_timeout = 20s\nkeepalive_timeout = 60s\n');
+    const s = await spawnWithConf(dir, 'drain_timeout = 20s\nkeepalive_timeout = 60s\n');
     // a connection in the middle of a request head keeps the drain waiting
     const client = await connect(s.port, { tls: true });
     client.send('GET /healthz HTTP/1.1\r\n');

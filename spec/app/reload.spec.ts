@@ -4,13 +4,14 @@
  * keeps working; a bad file keeps the running configuration.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../helpers/live-server.js';
+import { spawnServer, waitForOutput } from '../helpers/spawned-server.js';
 import { createSelfSignedCertificate } from '../../lib/net/self-signed-cert.js';
 
 function peerCertificateCN(port: number): Promise<string> {
@@ -24,26 +25,11 @@ function peerCertificateCN(port: number): Promise<string> {
   });
 }
 
-function waitForOutput(out: () => string, pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (pattern.test(out())) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(timer);
-        reject(new Error(`no ${pattern} in output:\n${out()}`));
-      }
-    }, 20);
-  });
-}
-
 describe('app: SIGHUP reload (real process)', function () {
   this.timeout(30_000);
   let dir: string;
   let child: ChildProcess | null = null;
-  let out = '';
+  let output: () => string = () => '';
   let port = 0;
   const conf = () => join(dir, 'server.conf');
   const certA = createSelfSignedCertificate({ commonName: 'cert-a', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 2 });
@@ -62,15 +48,10 @@ describe('app: SIGHUP reload (real process)', function () {
     writeFileSync(join(dir, 'cert.pem'), certA.certPem);
     writeFileSync(join(dir, 'key.pem'), certA.keyPem, { mode: 0o600 });
     writeConf('max_connections_per_ip = 100\n');
-    out = '';
-    child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bin', 'server.js'), '--config', conf()], {
-      env: { ...process.env, SECRET_KEY: 'reload-test-secret-with-at-least-32-bytes!!' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    await waitForOutput(() => out, /listening on https:\/\/localhost:\d+/, 15_000);
-    port = Number(/listening on https:\/\/localhost:(\d+)/.exec(out)![1]);
+    const spawned = await spawnServer(conf(), { secret: 'reload-test-secret-with-at-least-32-bytes!!' });
+    child = spawned.child;
+    output = spawned.output;
+    port = spawned.port;
   });
 
   afterEach(() => {
@@ -98,7 +79,7 @@ describe('app: SIGHUP reload (real process)', function () {
     expect(await echo(ws, 'before')).to.equal('before');
     writeConf('max_connections_per_ip = 1\n');
     child!.kill('SIGHUP');
-    await waitForOutput(() => out, /"msg":"reloaded".*max_connections_per_ip/);
+    await waitForOutput(output, /"msg":"reloaded".*max_connections_per_ip/);
     // the open WebSocket is the one connection allowed from 127.0.0.1: a new one is refused
     const refused = await openEcho().then(
       (extra) => {
@@ -118,7 +99,7 @@ describe('app: SIGHUP reload (real process)', function () {
     writeFileSync(join(dir, 'cert.pem'), certB.certPem);
     writeFileSync(join(dir, 'key.pem'), certB.keyPem, { mode: 0o600 });
     child!.kill('SIGHUP');
-    await waitForOutput(() => out, /"msg":"reloaded"/);
+    await waitForOutput(output, /"msg":"reloaded"/);
     expect(await peerCertificateCN(port)).to.equal('cert-b');
     expect(await echo(ws, 'still here')).to.equal('still here');
     ws.close();
@@ -127,8 +108,8 @@ describe('app: SIGHUP reload (real process)', function () {
   it('keeps the running configuration when the new file has a problem, and says why', async () => {
     writeConf('max_connections_per_ip = lots\n');
     child!.kill('SIGHUP');
-    await waitForOutput(() => out, /"msg":"reload refused: the running configuration is kept"/);
-    expect(out).to.match(/server\.conf:\d+: max_connections_per_ip/);
+    await waitForOutput(output, /"msg":"reload refused: the running configuration is kept"/);
+    expect(output()).to.match(/server\.conf:\d+: max_connections_per_ip/);
     const ws = await openEcho();
     expect(await echo(ws, 'ok')).to.equal('ok');
     ws.close();
@@ -137,6 +118,6 @@ describe('app: SIGHUP reload (real process)', function () {
   it('reports keys that need a restart and keeps their running value', async () => {
     writeConf('max_connections_per_ip = 100\nstatic_cache_max_bytes = 1MiB\n');
     child!.kill('SIGHUP');
-    await waitForOutput(() => out, /"need_restart":\["static_cache_max_bytes"\]/);
+    await waitForOutput(output, /"need_restart":\["static_cache_max_bytes"\]/);
   });
 });
