@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { BENCH_DIST, REPO_ROOT, SERVER_CPU, spawnNode, waitForExit } from './processes.js';
-import type { RunDir, ServerUnderTest } from './servers.js';
+import { benchConfigLines, type RunDir, type ServerUnderTest } from './servers.js';
 
 /** scrypt's cost (log2 N) on both sides: the minimum our config accepts, so registering 1,000 users is quick. */
 export const CHAT_HASH_COST = 14;
@@ -38,24 +38,12 @@ export interface ChatStartOptions {
 function ourChatConfig(o: ChatStartOptions, dataDir: string): string {
   return [
     '# written by bench/lib/chat-servers.ts for one chat bench run',
-    'host = 127.0.0.1',
-    'port = 0',
-    `tls = ${o.tls ? 'on' : 'off'}`,
-    `cert_file = ${o.runDir.certFile}`,
-    `key_file = ${o.runDir.keyFile}`,
-    `data_dir = ${dataDir}`,
-    `public_dir = ${join(REPO_ROOT, 'public')}`,
-    'max_connections = 100000',
-    'max_connections_per_ip = 100000',
-    'connection_rate = 1000000',
-    'connection_burst = 1000000',
+    ...benchConfigLines(o, dataDir),
     `password_hash_cost = ${CHAT_HASH_COST}`,
     'auth_rate_per_minute = 100000',
     'auth_burst = 100000',
     `send_rate_per_second = ${CHAT_SEND_RATE}`,
     `send_burst = ${CHAT_SEND_BURST}`,
-    'access_log = off',
-    'log_level = warn',
     '',
   ].join('\n');
 }

@@ -65,10 +65,13 @@ export interface StartOptions {
   readonly maxLifetimeMs: number;
 }
 
-/** The limits opened up so that admission never refuses the bench's own load; everything else at its default. */
-function ourConfig(options: StartOptions, dataDir: string): string {
+/**
+ * The server.conf lines every bench run of our server shares: loopback, the
+ * run's certificate, and the admission limits opened up so that they never
+ * refuse the bench's own load; quiet logs. Scenarios append their own keys.
+ */
+export function benchConfigLines(options: { readonly tls: boolean; readonly runDir: RunDir }, dataDir: string): string[] {
   return [
-    '# written by bench/lib/servers.ts for one bench run',
     'host = 127.0.0.1',
     'port = 0',
     `tls = ${options.tls ? 'on' : 'off'}`,
@@ -76,16 +79,18 @@ function ourConfig(options: StartOptions, dataDir: string): string {
     `key_file = ${options.runDir.keyFile}`,
     `data_dir = ${dataDir}`,
     `public_dir = ${join(REPO_ROOT, 'public')}`,
-    `ws_echo_path = ${ECHO_PATH}`,
     'max_connections = 100000',
     'max_connections_per_ip = 100000',
     'connection_rate = 1000000',
     'connection_burst = 1000000',
-    'ws_max_buffered_bytes = 1MiB',
     'access_log = off',
     'log_level = warn',
-    '',
-  ].join('\n');
+  ];
+}
+
+/** The echo scenario's config: the shared lines, the echo path, everything else at its default. */
+function ourConfig(options: StartOptions, dataDir: string): string {
+  return ['# written by bench/lib/servers.ts for one bench run', ...benchConfigLines(options, dataDir), `ws_echo_path = ${ECHO_PATH}`, 'ws_max_buffered_bytes = 1MiB', ''].join('\n');
 }
 
 let serial = 0;
