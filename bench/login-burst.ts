@@ -152,6 +152,9 @@ async function main(): Promise<void> {
     auth_rate_per_minute: 100_000,
     auth_burst: 100_000,
     login_failures_per_account: 1000,
+    // Nor is admission: the probe opens a fresh connection per request.
+    connection_rate: 1_000_000,
+    connection_burst: 1_000_000,
     access_log: false,
     log_level: 'warn',
   };
