@@ -39,6 +39,8 @@ import { createLogger } from '../lib/log/logger.js';
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const PASSWORD = 'correct horse battery staple';
 const NS_PER_MS = 1e6;
+/** The last line of the output starts with this, then the results as JSON (bench/scenarios/login.ts reads it). */
+const RESULT_PREFIX = 'login-burst-result ';
 
 interface Args {
   logins: number;
@@ -192,6 +194,8 @@ async function main(): Promise<void> {
     console.log(row(`burst of ${args.logins} logins`, burst));
     console.log('');
     console.log(`logins: ${ok}/${args.logins} succeeded in ${(burstMs / 1000).toFixed(2)} s = ${((ok / burstMs) * 1000).toFixed(1)} logins/s`);
+    // For the suite (bench/scenarios/login.ts): the same numbers on one line.
+    console.log(`${RESULT_PREFIX}${JSON.stringify({ logins: args.logins, ok, burstMs, baseline, burst })}`);
     if (ok !== args.logins) process.exitCode = 1;
   } finally {
     server.destroy();

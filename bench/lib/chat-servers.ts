@@ -18,9 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
-import { BENCH_DIST, REPO_ROOT, SERVER_CPU, spawnNode, waitForExit } from './processes.js';
-import { benchConfigLines, type RunDir, type ServerUnderTest } from './servers.js';
+import { BENCH_DIST, REPO_ROOT, SERVER_CPU, spawnNode } from './processes.js';
+import { attachServer, benchConfigLines, type RunDir, type ServerUnderTest } from './servers.js';
 
 /** scrypt's cost (log2 N) on both sides: the minimum our config accepts, so registering 1,000 users is quick. */
 export const CHAT_HASH_COST = 14;
@@ -63,7 +62,7 @@ export async function startOurChatServer(o: ChatStartOptions): Promise<ServerUnd
     env: { SECRET_KEY: randomBytes(32).toString('hex') },
     maxLifetimeMs: o.maxLifetimeMs,
   });
-  return attach('ours', child, o.tls);
+  return attachServer('ours', child, o.tls);
 }
 
 export async function startChatPeer(o: ChatStartOptions): Promise<ServerUnderTest> {
@@ -84,61 +83,5 @@ export async function startChatPeer(o: ChatStartOptions): Promise<ServerUnderTes
     env: { SECRET_KEY: randomBytes(32).toString('hex') },
     maxLifetimeMs: o.maxLifetimeMs,
   });
-  return attach('peer', child, o.tls);
-}
-
-const READY = /listening on (?:https?):\/\/[^\s:]+:(\d+)/;
-const KEPT_LINES = 40;
-const START_TIMEOUT_MS = 15_000;
-
-/** Read the process's output (kept for error reports), resolve once it printed its URL. */
-function attach(name: string, child: ChildProcess, tls: boolean): Promise<ServerUnderTest> {
-  const lines: string[] = [];
-  let onLine: (line: string) => void = () => {};
-  const keep = (prefix: string) => {
-    let partial = '';
-    return (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(prefix + line);
-        if (lines.length > KEPT_LINES) lines.shift();
-        onLine(line);
-      }
-    };
-  };
-  child.stdout!.on('data', keep(''));
-  child.stderr!.on('data', keep('stderr: '));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} server did not print its URL within ${START_TIMEOUT_MS} ms:\n${lines.join('\n')}`));
-    }, START_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} server exited during start (code ${code}, signal ${signal}):\n${lines.join('\n')}`));
-    };
-    child.once('exit', onExit);
-    onLine = (line) => {
-      const m = READY.exec(line);
-      if (!m) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      onLine = () => {};
-      const port = Number(m[1]);
-      resolve({
-        name,
-        pid: child.pid!,
-        port,
-        tls,
-        url: (path) => `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}${path}`,
-        recentOutput: () => lines.join('\n'),
-        alive: () => child.exitCode === null && child.signalCode === null,
-        stop: (graceMs = 5000) => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          return waitForExit(child, graceMs);
-        },
-      });
-    };
-  });
+  return attachServer('peer', child, o.tls);
 }

@@ -12,6 +12,8 @@ export interface ResultRow {
   readonly peer: number;
   /** The target for ours / peer, e.g. 0.6, or null when the issue sets none. */
   readonly target: number | null;
+  /** A target for our value itself, in `unit` (e.g. event-loop delay ≤ 10 ms), when the issue sets one. */
+  readonly absoluteTarget?: number;
   /** Spread of the rounds ("min–max"), or '' when there was one round. */
   readonly oursSpread?: string;
   readonly peerSpread?: string;
@@ -31,6 +33,12 @@ export function formatNumber(value: number, digits = 0): string {
 function cells(row: ResultRow): string[] {
   const r = ratio(row.ours, row.peer);
   const verdict = row.target === null || !Number.isFinite(r) ? '' : r <= row.target ? ' met' : ' not met';
+  if (row.absoluteTarget !== undefined) {
+    const met = Number.isFinite(row.ours) && row.ours <= row.absoluteTarget;
+    const ours = formatNumber(row.ours, row.digits) + (row.oursSpread ? ` (${row.oursSpread})` : '');
+    const peer = Number.isFinite(row.peer) ? formatNumber(row.peer, row.digits) : '—';
+    return [row.measure, row.unit, ours, peer, Number.isFinite(r) ? r.toFixed(2) : '', `≤ ${row.absoluteTarget} ${row.unit}${met ? ' met' : ' not met'}`];
+  }
   const ours = formatNumber(row.ours, row.digits) + (row.oursSpread ? ` (${row.oursSpread})` : '');
   const peer = formatNumber(row.peer, row.digits) + (row.peerSpread ? ` (${row.peerSpread})` : '');
   return [row.measure, row.unit, ours, peer, Number.isFinite(r) ? r.toFixed(2) : 'n/a', row.target === null ? '' : `≤ ${row.target}${verdict}`];

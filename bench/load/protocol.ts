@@ -38,7 +38,42 @@ export interface CloseRequest {
   readonly pool: string;
 }
 
-export type LoadRequest = OpenRequest | EchoRequest | CloseRequest;
+/**
+ * Broadcast load: the pool's first connection sends `rate` messages per
+ * second to the broadcast path; every open connection of the pool (the
+ * sender's included) should receive each one, in order.
+ */
+export interface BroadcastRequest {
+  readonly type: 'broadcast';
+  readonly id: number;
+  readonly pool: string;
+  /** Messages per second sent by the one sender; deliveries per second = rate × receivers. */
+  readonly rate: number;
+  readonly seconds: number;
+  readonly payloadBytes: number;
+  readonly drainMs: number;
+}
+
+/**
+ * TLS handshakes alone: `count` connections to host:port, `concurrency` at a
+ * time, each closed (close_notify, then FIN) as soon as its handshake is done.
+ * With `resume`, every connection offers the session ticket one earlier
+ * connection received, so the server may resume instead of doing a full
+ * handshake (RFC 8446 §2.2).
+ */
+export interface HandshakeRequest {
+  readonly type: 'handshakes';
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly count: number;
+  readonly concurrency: number;
+  readonly resume: boolean;
+  readonly sources: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export type LoadRequest = OpenRequest | EchoRequest | BroadcastRequest | HandshakeRequest | CloseRequest;
 
 export interface OpenReply {
   readonly type: 'opened';
@@ -72,6 +107,37 @@ export interface EchoReply {
   readonly generatorCpuShare: number;
 }
 
+export interface BroadcastReply {
+  readonly type: 'broadcasted';
+  readonly id: number;
+  /** Open connections when the job started: each message should reach all of them. */
+  readonly receivers: number;
+  readonly sent: number;
+  readonly deliveriesExpected: number;
+  readonly deliveriesReceived: number;
+  /** Deliveries whose bytes differed from what was sent, or came out of order (a server bug). */
+  readonly wrong: number;
+  readonly wrongSample: string | null;
+  readonly closedDuringRun: number;
+  readonly closeCodes: readonly number[];
+  /** Send → receipt, every delivery, microseconds. */
+  readonly latency: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
+  readonly maxSendLagMs: number;
+  readonly generatorCpuShare: number;
+}
+
+export interface HandshakeReply {
+  readonly type: 'handshaken';
+  readonly id: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Completed handshakes the server resumed (TLSSocket.isSessionReused()). */
+  readonly resumed: number;
+  readonly ms: number;
+  readonly errors: readonly string[];
+  readonly generatorCpuShare: number;
+}
+
 export interface ClosedReply {
   readonly type: 'closed';
   readonly id: number;
@@ -84,4 +150,4 @@ export interface ErrorReply {
   readonly message: string;
 }
 
-export type LoadReply = OpenReply | EchoReply | ClosedReply | ErrorReply;
+export type LoadReply = OpenReply | EchoReply | BroadcastReply | HandshakeReply | ClosedReply | ErrorReply;
