@@ -24,6 +24,7 @@ import { errorResponse, jsonResponse, type Response, type ResponseHeaders } from
 import { headerValue } from '../http/request-head.js';
 import { describeRequestHead } from '../http/trace.js';
 import { WsUpgrader, echoEndpoint, type WsEndpoint } from '../ws/upgrade.js';
+import { broadcastEndpoint } from '../ws/broadcast-endpoint.js';
 import type { WsMetrics, WsOptions } from '../ws/connection.js';
 
 export const VERSION = '0.1.0';
@@ -159,6 +160,8 @@ export class ChatServer {
     (services as { reactor: Reactor }).reactor = this.reactor;
     this.ws = new WsUpgrader(this.reactor, { allowedOrigins: () => this.config.allowed_origins, publicOrigin: () => this.config.public_origin }, () => this.config.trace.includes('ws'));
     if (c.ws_echo_path !== '') this.mountWebSocket(echoEndpoint(c.ws_echo_path, this.wsOptions((cfg) => cfg.ws_echo_max_message_bytes)));
+    // The broadcast endpoint shares the echo endpoint's message limit (server.conf documents it so).
+    if (c.ws_broadcast_path !== '') this.mountWebSocket(broadcastEndpoint(c.ws_broadcast_path, this.wsOptions((cfg) => cfg.ws_echo_max_message_bytes)));
     for (const mount of this.moduleMounts) await mount(this);
     this.loopDelay.enable();
     this.loopDelayReset = setInterval(() => this.loopDelay.reset(), 60_000);

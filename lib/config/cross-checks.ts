@@ -25,7 +25,7 @@ const SEND_ENVELOPE_BYTES = 1024;
 
 /**
  * Paths the server routes itself (API.md "HTTP endpoints", "WebSocket"); the
- * echo endpoint must not hide one of them.
+ * echo and broadcast endpoints must not hide one of them.
  */
 export const RESERVED_PATHS: ReadonlySet<string> = new Set([
   '/', '/ws', '/register', '/login', '/me', '/logout', '/token', '/healthz', '/metrics',
@@ -92,6 +92,22 @@ export const CROSS_RULES: readonly CrossRule[] = [
     problem: (c) =>
       RESERVED_PATHS.has(c.ws_echo_path)
         ? `ws_echo_path "${c.ws_echo_path}" is a path the server already routes; pick another, e.g. /echo`
+        : undefined,
+  },
+  {
+    keys: ['ws_broadcast_path'],
+    problem: (c) =>
+      RESERVED_PATHS.has(c.ws_broadcast_path)
+        ? `ws_broadcast_path "${c.ws_broadcast_path}" is a path the server already routes; pick another, e.g. /broadcast`
+        : undefined,
+  },
+  {
+    // One path, one endpoint: the upgrader keeps one endpoint per path, so the
+    // one mounted last would silently replace the other.
+    keys: ['ws_broadcast_path', 'ws_echo_path'],
+    problem: (c) =>
+      c.ws_broadcast_path !== '' && c.ws_broadcast_path === c.ws_echo_path
+        ? `ws_broadcast_path and ws_echo_path are both "${c.ws_broadcast_path}"; give each endpoint its own path, e.g. /broadcast and /echo`
         : undefined,
   },
 ];

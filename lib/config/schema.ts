@@ -86,6 +86,7 @@ export interface Config {
   readonly ws_close_timeout: number;
   readonly ws_echo_path: string;
   readonly ws_echo_max_message_bytes: number;
+  readonly ws_broadcast_path: string;
   // Accounts and tokens
   readonly token_ttl: number;
   readonly session_max_age: number;
@@ -397,7 +398,11 @@ export const SCHEMA = [
   },
   {
     key: 'ws_echo_max_message_bytes', section: 'websocket', type: 'size', default: 16 * MiB, min: KiB, max: 64 * MiB, reload: 'live',
-    doc: 'Largest message on the echo endpoint; Autobahn\'s biggest cases need 16MiB.',
+    doc: 'Largest message on the echo and broadcast endpoints; Autobahn\'s biggest cases need 16MiB.',
+  },
+  {
+    key: 'ws_broadcast_path', section: 'websocket', type: 'string', default: '', allowEmpty: true, format: 'url-path', reload: 'restart',
+    doc: 'Path of an unauthenticated broadcast endpoint for benchmarks and demos, e.g. /broadcast: every message goes to every client on it, sender included. Its size limit is ws_echo_max_message_bytes. Empty: off.',
   },
 
   // -- Accounts and tokens ---------------------------------------------------

@@ -196,6 +196,8 @@ describe('config/parse: values of every type, with the exact messages', () => {
     ['data_dir = /var/lib/chat data', 'data_dir', '/var/lib/chat data'],
     ['db_path =', 'db_path', ''],
     ['ws_echo_path = /echo', 'ws_echo_path', '/echo'],
+    ['ws_broadcast_path = /broadcast', 'ws_broadcast_path', '/broadcast'],
+    ['ws_broadcast_path =', 'ws_broadcast_path', ''],
     ['metrics_token = abcdefghijklmnop', 'metrics_token', 'abcdefghijklmnop'],
     ['metrics_token = dGhpcyBpcyBhIHRva2Vu+/-._~==', 'metrics_token', 'dGhpcyBpcyBhIHRva2Vu+/-._~=='],
   ];
@@ -263,6 +265,8 @@ describe('config/parse: values of every type, with the exact messages', () => {
     ['ws_echo_path = echo', 'ws_echo_path: "echo" is not a URL path; write it like /echo'],
     ['ws_echo_path = /a b', 'ws_echo_path: "/a b" is not a URL path; write it like /echo'],
     ['ws_echo_path = /a/../b', 'ws_echo_path: "/a/../b" has a . or .. segment'],
+    ['ws_broadcast_path = broadcast', 'ws_broadcast_path: "broadcast" is not a URL path; write it like /echo'],
+    ['ws_broadcast_path = /./b', 'ws_broadcast_path: "/./b" has a . or .. segment'],
   ];
   for (const [line, message] of bad) {
     it(`refuses "${line.length > 60 ? line.slice(0, 60) + '…' : line}" naming file:line, key and value`, () => {
@@ -310,6 +314,16 @@ describe('config/parse: rules between keys', () => {
       'server.conf:1: ws_echo_path: ws_echo_path "/ws" is a path the server already routes; pick another, e.g. /echo'],
     ['ws_echo_path = /metrics',
       'server.conf:1: ws_echo_path: ws_echo_path "/metrics" is a path the server already routes; pick another, e.g. /echo'],
+    ['ws_broadcast_path = /ws',
+      'server.conf:1: ws_broadcast_path: ws_broadcast_path "/ws" is a path the server already routes; pick another, e.g. /broadcast'],
+    ['ws_broadcast_path = /',
+      'server.conf:1: ws_broadcast_path: ws_broadcast_path "/" is a path the server already routes; pick another, e.g. /broadcast'],
+    ['ws_broadcast_path = /healthz',
+      'server.conf:1: ws_broadcast_path: ws_broadcast_path "/healthz" is a path the server already routes; pick another, e.g. /broadcast'],
+    ['ws_echo_path = /echo\nws_broadcast_path = /echo',
+      'server.conf:2: ws_broadcast_path: ws_broadcast_path and ws_echo_path are both "/echo"; give each endpoint its own path, e.g. /broadcast and /echo'],
+    ['ws_broadcast_path = /same\nws_echo_path = /same',
+      'server.conf:1: ws_broadcast_path: ws_broadcast_path and ws_echo_path are both "/same"; give each endpoint its own path, e.g. /broadcast and /echo'],
   ];
   for (const [text, message] of violations) {
     it(`refuses ${text.replaceAll('\n', ' with ')}`, () => {
@@ -326,6 +340,9 @@ describe('config/parse: rules between keys', () => {
     'token_leeway = 0s\ntoken_ttl = 1s',
     'max_text_chars = 16128', // 16128 × 4 + 1024 = 65536
     'ws_echo_path = /echo',
+    'ws_broadcast_path = /broadcast',
+    'ws_echo_path = /echo\nws_broadcast_path = /broadcast',
+    'ws_echo_path = /x\nws_broadcast_path = /x/y', // paths are matched whole: /x/y is not /x
   ];
   for (const text of fine) {
     it(`accepts ${text.replaceAll('\n', ' with ')} (the edge of the rule)`, () => {

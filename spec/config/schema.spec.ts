@@ -14,7 +14,7 @@ const EXPECTED_DEFAULTS: Config = {
   max_request_line_bytes: 8192, max_header_bytes: 16_384, max_header_count: 100, max_body_bytes: 65_536,
   max_pipelined_requests: 16, static_cache_max_file_bytes: 262_144, static_cache_max_bytes: 33_554_432,
   ws_max_message_bytes: 65_536, ws_max_buffered_bytes: 1_048_576, ws_ping_interval: 30_000, ws_pong_timeout: 10_000,
-  ws_close_timeout: 5000, ws_echo_path: '', ws_echo_max_message_bytes: 16_777_216,
+  ws_close_timeout: 5000, ws_echo_path: '', ws_echo_max_message_bytes: 16_777_216, ws_broadcast_path: '',
   token_ttl: 3_600_000, session_max_age: 604_800_000, token_issuer: 'chat-from-scratch', token_leeway: 30_000,
   password_hash_cost: 17, auth_rate_per_minute: 20, auth_burst: 10, login_failures_per_account: 10,
   max_text_chars: 4000, history_limit_max: 100, send_rate_per_second: 10, send_burst: 20, rate_limit_strikes: 20,
