@@ -298,8 +298,9 @@ async function profileOurs(args: Args, load: ProfileLoad, runDir: ReturnType<typ
         continue;
       }
       await sleep(200);
-      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-      if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
+      // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: the event loop is thread 0; worker threads (hashing) write their own.
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${server.pid}.0.`));
+      if (files.length === 0) throw new Error(`no main-thread .cpuprofile of process ${server.pid} in ${dir}`);
       const path = join(dir, files.sort().at(-1)!);
       log(`profile: ${path} (open it in Chrome DevTools › Performance, or VS Code)\n`);
       log(renderProfile(summarizeProfile(path, REPO_ROOT, 25, window)));

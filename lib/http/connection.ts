@@ -27,7 +27,7 @@ import { RequestParser, type ParseEvent } from './request-parser.js';
 import { HttpError } from './http-error.js';
 import { headerValues, type RequestHead } from './request-head.js';
 import { Router, splitTarget, type Request } from './router.js';
-import { errorResponse, jsonResponse, serializeHead, type Response, type ResponseHeaders } from './response.js';
+import { errorResponse, jsonResponse, serializeHead, serializeResponse, type HeadOptions, type Response, type ResponseHeaders } from './response.js';
 import type { StaticFiles, StaticResponse } from './static-files.js';
 import { forwardedClient, clientAddress, type AddressMatcher } from '../net/client-address.js';
 import type { Connection, ConnectionOwner, Reactor } from '../net/reactor.js';
@@ -317,20 +317,20 @@ export class HttpConnection implements ConnectionOwner {
   private send(req: Request | null, response: Response, forceClose: boolean, started: number): void {
     const close = forceClose || this.shouldClose(req);
     const isHead = req?.head.method === 'HEAD';
-    const headBytes = this.head(req, response.status, response.headers, response.body.length, close);
     const hasBody = !isHead && response.body.length > 0 && !(response.status === 304 || response.status === 204);
-    if (hasBody) this.writev(headBytes, response.body);
-    else this.write(headBytes);
+    const options = this.headOptions(req, response.body.length, close);
+    if (!hasBody) this.write(serializeHead(response.status, response.headers, options));
+    else if (response.body.length <= ONE_WRITE_MAX_BODY) this.write(serializeResponse(response.status, response.headers, options, response.body));
+    else this.writev(serializeHead(response.status, response.headers, options), response.body);
     this.finish(req, response.status, hasBody ? response.body.length : 0, started, close);
   }
 
   private head(req: Request | null, status: number, headers: ResponseHeaders, length: number, close: boolean): Buffer {
-    return serializeHead(status, headers, {
-      close,
-      keepAliveFor10: !close && req?.head.version === '1.0',
-      contentLength: length,
-      common: this.services.commonHeaders(),
-    });
+    return serializeHead(status, headers, this.headOptions(req, length, close));
+  }
+
+  private headOptions(req: Request | null, length: number, close: boolean): HeadOptions {
+    return { close, keepAliveFor10: !close && req?.head.version === '1.0', contentLength: length, common: this.services.commonHeaders() };
   }
 
   private shouldClose(req: Request | null): boolean {
@@ -454,6 +454,12 @@ export class HttpConnection implements ConnectionOwner {
   }
 }
 
+/**
+ * Bodies up to this size leave in the same Buffer as their head (one write,
+ * one TLS record); larger ones after it, uncopied. 16 KiB is TLS's largest
+ * record (RFC 8446 §5.1), the most one write can fill anyway.
+ */
+const ONE_WRITE_MAX_BODY = 16 * 1024;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const DRAINING = new HttpError(503, 'draining', 'the server is shutting down; retry shortly', { headers: { 'Retry-After': '5' } });
 const TIMEOUT_BODY = jsonResponse(408, { error: { code: 'bad_request', message: 'the request was not received in time' } }).body;

@@ -82,10 +82,28 @@ export interface HeadOptions {
   readonly common: ResponseHeaders;
 }
 
-/** The status line and header section of a response, ready to write. */
-export function serializeHead(status: number, headers: ResponseHeaders, options: HeadOptions): Buffer {
-  let head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n`;
-  for (const [name, value] of options.common) head += `${name}: ${value}\r\n`;
+/**
+ * The common headers as one block of text, remembered for the last array
+ * seen: they are the same on every response (until a reload swaps the
+ * array), so they are joined once, not once per response.
+ */
+let commonSource: ResponseHeaders | null = null;
+let commonText = '';
+function commonBlock(common: ResponseHeaders): string {
+  if (common !== commonSource) {
+    commonSource = common;
+    commonText = common.map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  }
+  return commonText;
+}
+
+/**
+ * The status line and header section as text. Every character is one byte
+ * on the wire (latin1): field values are visible ASCII or obs-text
+ * (RFC 9110 §5.5), and the callers build them so.
+ */
+export function serializeHeadText(status: number, headers: ResponseHeaders, options: HeadOptions): string {
+  let head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n${commonBlock(options.common)}`;
   for (const [name, value] of headers) {
     // Framing is ours alone (RFC 9112 §6): a handler's own Content-Length,
     // Transfer-Encoding or Connection would contradict the ones written below.
@@ -96,7 +114,26 @@ export function serializeHead(status: number, headers: ResponseHeaders, options:
   if (options.close) head += 'Connection: close\r\n';
   else if (options.keepAliveFor10) head += 'Connection: keep-alive\r\n';
   head += '\r\n';
-  return Buffer.from(head, 'latin1');
+  return head;
+}
+
+/** The status line and header section of a response, ready to write. */
+export function serializeHead(status: number, headers: ResponseHeaders, options: HeadOptions): Buffer {
+  return Buffer.from(serializeHeadText(status, headers, options), 'latin1');
+}
+
+/**
+ * Head and body in one Buffer, for one write: one TLS record and one system
+ * call where a head and a body written apart would need the socket's writev
+ * path (which node:tls copies into one buffer anyway). For small bodies only:
+ * a large one is written as it is, after its head.
+ */
+export function serializeResponse(status: number, headers: ResponseHeaders, options: HeadOptions, body: Buffer): Buffer {
+  const head = serializeHeadText(status, headers, options);
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  return out;
 }
 
 const JSON_TYPE: readonly [string, string] = ['Content-Type', 'application/json; charset=utf-8'];
