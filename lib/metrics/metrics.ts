@@ -16,6 +16,12 @@ interface Series {
 
 abstract class Metric {
   protected readonly series = new Map<string, Series>();
+  /**
+   * Series found by the identity of a labels object: a hot path that passes
+   * the same constant object each time (`const TEXT = { type: 'text' }`)
+   * skips rendering and escaping the labels on every increment.
+   */
+  private readonly byLabelsObject = new WeakMap<LabelValues, Series>();
 
   constructor(
     readonly name: string,
@@ -24,12 +30,18 @@ abstract class Metric {
   ) {}
 
   protected seriesFor(labels: LabelValues | undefined): Series {
+    if (labels !== undefined) {
+      const known = this.byLabelsObject.get(labels);
+      if (known !== undefined) return known;
+    }
     const key = renderLabels(labels);
     let s = this.series.get(key);
     if (!s) {
       s = { labels: key, value: 0 };
       this.series.set(key, s);
     }
+    // Only frozen objects are remembered: a caller's mutable object could change its values under the same identity.
+    if (labels !== undefined && Object.isFrozen(labels)) this.byLabelsObject.set(labels, s);
     return s;
   }
 

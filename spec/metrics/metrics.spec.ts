@@ -105,6 +105,23 @@ describe('metrics', () => {
     expect(samples[1]!.value).to.equal(Infinity);
   });
 
+  it('counts a frozen labels object and an equal literal into one series, and never remembers a mutable object by identity', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('m_total', 'messages');
+    const TEXT = Object.freeze({ type: 'text' });
+    c.inc(TEXT);
+    c.inc(TEXT);
+    c.inc({ type: 'text' });
+    const mutable: { type: string } = { type: 'text' };
+    c.inc(mutable);
+    mutable.type = 'binary'; // the same object, now other labels: must land in the other series
+    c.inc(mutable);
+    expect(c.get({ type: 'text' })).to.equal(4);
+    expect(c.get({ type: 'binary' })).to.equal(1);
+    const { samples } = parsePrometheus(r.render());
+    expect(samples.filter((x) => x.name === 'm_total')).to.have.length(2);
+  });
+
   describe('/metrics on a live server', () => {
     let live: LiveServer;
     before(async () => {
