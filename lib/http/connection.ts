@@ -205,7 +205,14 @@ export class HttpConnection implements ConnectionOwner {
         this.send(null, errorResponse(item.error), true, 0);
         continue;
       }
-      this.serve(item.req).catch((err: unknown) => this.internalError(err));
+      let answering: Promise<void> | void;
+      try {
+        answering = this.serve(item.req);
+      } catch (err) {
+        this.internalError(err);
+        continue;
+      }
+      answering?.catch((err: unknown) => this.internalError(err));
     }
     if (!this.busy && !this.closing && !this.detached) {
       if (this.current?.needsContinue) {
@@ -217,7 +224,12 @@ export class HttpConnection implements ConnectionOwner {
     }
   }
 
-  private async serve(req: Request): Promise<void> {
+  /**
+   * Route one request and answer it. Returns a promise only when the answer
+   * has to wait (a handler, the disk, an upgrade); a cached file or a routing
+   * error is answered before it returns, without a promise or a microtask.
+   */
+  private serve(req: Request): Promise<void> | void {
     const started = this.services.reactor.now;
     const route = this.services.router.route(req.head.method, req.path);
     switch (route.kind) {
@@ -227,19 +239,22 @@ export class HttpConnection implements ConnectionOwner {
         return this.upgrade(req, started);
       case 'static':
         return this.serveStatic(req, started);
-      case 'handler': {
-        let response: Response;
-        let close = false;
-        try {
-          response = await route.handler(req);
-        } catch (err) {
-          if (!(err instanceof HttpError)) throw err;
-          response = errorResponse(err);
-          close = err.close;
-        }
-        return this.send(req, response, close, started);
-      }
+      case 'handler':
+        return this.serveHandler(req, route.handler, started);
     }
+  }
+
+  private async serveHandler(req: Request, handler: (req: Request) => Response | Promise<Response>, started: number): Promise<void> {
+    let response: Response;
+    let close = false;
+    try {
+      response = await handler(req);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      response = errorResponse(err);
+      close = err.close;
+    }
+    return this.send(req, response, close, started);
   }
 
   private async upgrade(req: Request, started: number): Promise<void> {
@@ -261,7 +276,7 @@ export class HttpConnection implements ConnectionOwner {
     const outcome = await this.services.upgrade(this.conn, req, unconsumed);
     if (outcome.kind === 'upgraded') {
       this.accessLog(req, 101, 0, started);
-      this.services.requestsTotal.inc({ status: 101 });
+      this.services.requestsTotal.inc(statusLabels(101));
       return;
     }
     // Refused: this is still an HTTP connection. The refusal closes it — the
@@ -270,7 +285,14 @@ export class HttpConnection implements ConnectionOwner {
     this.send(req, outcome.response, true, started);
   }
 
-  private async serveStatic(req: Request, started: number): Promise<void> {
+  /** A cached small file answers at once (no promise, no disk); anything else goes through serveStaticFromDisk. */
+  private serveStatic(req: Request, started: number): Promise<void> | void {
+    const cached = this.services.staticFiles.serveCached(req.head, req.path);
+    if (cached !== null && cached.kind === 'buffer') return this.send(req, cached, false, started);
+    return this.serveStaticFromDisk(req, started);
+  }
+
+  private async serveStaticFromDisk(req: Request, started: number): Promise<void> {
     let result: StaticResponse;
     try {
       result = await this.services.staticFiles.serve(req.head, req.path);
@@ -339,7 +361,7 @@ export class HttpConnection implements ConnectionOwner {
 
   private finish(req: Request | null, status: number, bytes: number, started: number, close: boolean): void {
     this.requestsServed++;
-    this.services.requestsTotal.inc({ status });
+    this.services.requestsTotal.inc(statusLabels(status));
     if (req) this.accessLog(req, status, bytes, started);
     const next = () => {
       this.busy = false;
@@ -440,7 +462,7 @@ export class HttpConnection implements ConnectionOwner {
     this.conn.stream.off('data', this.onData);
     this.write(serializeHead(408, [['Content-Type', 'application/json; charset=utf-8'], ['Cache-Control', 'no-store']], { close: true, keepAliveFor10: false, contentLength: TIMEOUT_BODY.length, common: this.services.commonHeaders() }));
     this.write(TIMEOUT_BODY);
-    this.services.requestsTotal.inc({ status: 408 });
+    this.services.requestsTotal.inc(statusLabels(408));
     this.end();
   }
 
@@ -460,6 +482,21 @@ export class HttpConnection implements ConnectionOwner {
  * record (RFC 8446 §5.1), the most one write can fill anyway.
  */
 const ONE_WRITE_MAX_BODY = 16 * 1024;
+/**
+ * The labels of chat_http_requests_total, one frozen object per status (the
+ * statuses are the server's own, a bounded set), so the metrics registry
+ * finds the series by identity instead of rendering labels per request.
+ */
+const STATUS_LABELS = new Map<number, Readonly<{ status: number }>>();
+function statusLabels(status: number): Readonly<{ status: number }> {
+  let labels = STATUS_LABELS.get(status);
+  if (labels === undefined) {
+    labels = Object.freeze({ status });
+    STATUS_LABELS.set(status, labels);
+  }
+  return labels;
+}
+
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const DRAINING = new HttpError(503, 'draining', 'the server is shutting down; retry shortly', { headers: { 'Retry-After': '5' } });
 const TIMEOUT_BODY = jsonResponse(408, { error: { code: 'bad_request', message: 'the request was not received in time' } }).body;

@@ -98,18 +98,42 @@ function commonBlock(common: ResponseHeaders): string {
 }
 
 /**
+ * A handler's header fields as text. Framing is ours alone (RFC 9112 §6): a
+ * handler's own Content-Length, Transfer-Encoding or Connection would
+ * contradict the ones serializeHeadText writes, so they are left out here.
+ */
+function renderFields(headers: ResponseHeaders): string {
+  let text = '';
+  for (const [name, value] of headers) {
+    if (FRAMING_FIELDS.has(name.toLowerCase())) continue;
+    text += `${name}: ${value}\r\n`;
+  }
+  return text;
+}
+
+/**
+ * The text of frozen header arrays, kept by identity: a cached static file
+ * carries the same frozen fields on every response (static-files.ts), so
+ * they are rendered once per file version, not once per request.
+ */
+const renderedFields = new WeakMap<ResponseHeaders, string>();
+function fieldBlock(headers: ResponseHeaders): string {
+  if (!Object.isFrozen(headers)) return renderFields(headers);
+  let text = renderedFields.get(headers);
+  if (text === undefined) {
+    text = renderFields(headers);
+    renderedFields.set(headers, text);
+  }
+  return text;
+}
+
+/**
  * The status line and header section as text. Every character is one byte
  * on the wire (latin1): field values are visible ASCII or obs-text
  * (RFC 9110 §5.5), and the callers build them so.
  */
 export function serializeHeadText(status: number, headers: ResponseHeaders, options: HeadOptions): string {
-  let head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n${commonBlock(options.common)}`;
-  for (const [name, value] of headers) {
-    // Framing is ours alone (RFC 9112 §6): a handler's own Content-Length,
-    // Transfer-Encoding or Connection would contradict the ones written below.
-    if (FRAMING_FIELDS.has(name.toLowerCase())) continue;
-    head += `${name}: ${value}\r\n`;
-  }
+  let head = `HTTP/1.1 ${status} ${REASON[status] ?? 'Unknown'}\r\nDate: ${httpDate()}\r\n${commonBlock(options.common)}${fieldBlock(headers)}`;
   if (!statusHasNoBody(status)) head += `Content-Length: ${options.contentLength}\r\n`;
   if (options.close) head += 'Connection: close\r\n';
   else if (options.keepAliveFor10) head += 'Connection: keep-alive\r\n';

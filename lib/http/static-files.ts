@@ -409,6 +409,11 @@ export const CACHE_CONTROL = 'no-cache';
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
 const ALLOW_READ_METHODS = 'GET, HEAD';
 
+/** How many raw request paths serveCached remembers the cache key of (a bound on its memory). */
+const RAW_PATHS_REMEMBERED = 1024;
+/** Longer paths are decoded every time: together these bound the memo to ~256 KiB of keys. */
+const RAW_PATH_MAX_CHARS = 256;
+
 /** A cached entry is trusted this long before the disk is asked again whether it changed. */
 export const REVALIDATE_INTERVAL_MS = 1000;
 
@@ -451,6 +456,9 @@ interface SmallFile extends FileVersion {
   readonly body: Buffer;
   /** Clock time of the last check against the disk. */
   checkedAt: number;
+  /** The two answers this version can get, built once (serveCached hands them out as they are). */
+  readonly ok: StaticResponse;
+  readonly notModified: StaticResponse;
 }
 
 interface LargeFile extends FileVersion {
@@ -469,6 +477,13 @@ export class StaticFiles {
 
   /** Cache key → small file, in least-recently-used-first order (a Map keeps insertion order). */
   private readonly cache = new Map<string, SmallFile>();
+  /** The key at the end of that order: a hit on it moves nothing (the common case of one hot file). */
+  private newestKey: string | null = null;
+  /**
+   * Raw request path → cache key, for serveCached: parseStaticPath is pure, so
+   * a path decoded once needs no decoding again. Bounded; emptied when full.
+   */
+  private readonly keyOfRawPath = new Map<string, string>();
   private cachedBytes = 0;
   /** Loads under way, so a burst of requests for one file reads it once. */
   private readonly loading = new Map<string, Promise<FileEntry>>();
@@ -500,6 +515,22 @@ export class StaticFiles {
    *
    * Rejects only with HttpError.
    */
+  /**
+   * serve()'s answer without a promise when it needs no disk: a GET or HEAD
+   * for a path seen before, whose small file is cached and was checked less
+   * than REVALIDATE_INTERVAL_MS ago. Null otherwise — then call serve(). The
+   * answers are the file version's own objects: do not modify them.
+   */
+  serveCached(head: RequestHead, pathname: string): StaticResponse | null {
+    if (!READ_METHODS.has(head.method)) return null;
+    const key = this.keyOfRawPath.get(pathname);
+    if (key === undefined) return null;
+    const file = this.cache.get(key);
+    if (file === undefined || this.clock() - file.checkedAt >= REVALIDATE_INTERVAL_MS) return null;
+    this.touch(key, file);
+    return isNotModified(head, file, Date.now()) ? file.notModified : file.ok;
+  }
+
   async serve(head: RequestHead, pathname: string): Promise<StaticResponse> {
     // Step 1.
     if (!READ_METHODS.has(head.method)) {
@@ -511,21 +542,27 @@ export class StaticFiles {
     // Step 2.
     const path = parseStaticPath(pathname);
     if (path.kind === 'refused') throw pathRefusalError(path.reason);
+    if (pathname.length <= RAW_PATH_MAX_CHARS) {
+      if (this.keyOfRawPath.size >= RAW_PATHS_REMEMBERED) this.keyOfRawPath.clear();
+      this.keyOfRawPath.set(pathname, path.key);
+    }
 
     // Step 3.
     const file = await this.current(path.segments, path.key);
 
     // Step 4.
+    if (file.kind === 'small') return isNotModified(head, file, Date.now()) ? file.notModified : file.ok;
     if (isNotModified(head, file, Date.now())) {
       return { kind: 'buffer', status: 304, headers: file.notModifiedHeaders, body: EMPTY_BODY };
     }
-    if (file.kind === 'small') return { kind: 'buffer', status: 200, headers: file.okHeaders, body: file.body };
     return { kind: 'stream', status: 200, headers: file.okHeaders, path: file.realPath, size: file.size };
   }
 
   /** Forgets every cached file and the resolved public folder (for a reload, or after files changed). */
   clear(): void {
     this.cache.clear();
+    this.newestKey = null;
+    this.keyOfRawPath.clear();
     this.cachedBytes = 0;
     this.loading.clear();
     this.generation++;
@@ -625,9 +662,11 @@ export class StaticFiles {
         throw new HttpError(500, 'internal', 'the file changed while it was being read');
       }
       const etag = await contentEtag(body);
+      const headers = responseHeaders(contentType, size, etag, lastModifiedSeconds);
       return {
-        kind: 'small', realPath, identity, body, etag, lastModifiedSeconds, checkedAt: this.clock(),
-        ...responseHeaders(contentType, size, etag, lastModifiedSeconds),
+        kind: 'small', realPath, identity, body, etag, lastModifiedSeconds, checkedAt: this.clock(), ...headers,
+        ok: Object.freeze({ kind: 'buffer', status: 200, headers: headers.okHeaders, body }),
+        notModified: Object.freeze({ kind: 'buffer', status: 304, headers: headers.notModifiedHeaders, body: EMPTY_BODY }),
       };
     } finally {
       await handle.close();
@@ -643,6 +682,7 @@ export class StaticFiles {
       this.forget(oldestKey);
     }
     this.cache.set(key, file);
+    this.newestKey = key;
     this.cachedBytes += file.body.length;
   }
 
@@ -650,14 +690,16 @@ export class StaticFiles {
     const old = this.cache.get(key);
     if (old === undefined) return;
     this.cache.delete(key);
+    if (key === this.newestKey) this.newestKey = null;
     this.cachedBytes -= old.body.length;
   }
 
   /** Marks an entry most recently used: move it to the end of the Map's order. */
   private touch(key: string, file: SmallFile): void {
-    if (this.cache.get(key) !== file) return;
+    if (key === this.newestKey || this.cache.get(key) !== file) return;
     this.cache.delete(key);
     this.cache.set(key, file);
+    this.newestKey = key;
   }
 }
 

@@ -569,6 +569,50 @@ describe('static files (lib/http/static-files.ts)', () => {
     });
   });
 
+  describe('serveCached: the answer without a promise', () => {
+    it('answers a cached small file with the same objects serve() gives, 200 or 304', async () => {
+      expect(files.serveCached(request(), '/style.css'), 'never served: unknown').to.equal(null);
+      const ok = await files.serve(request(), '/style.css');
+      expect(files.serveCached(request(), '/style.css')).to.equal(ok);
+      expect(files.serveCached(request([], 'HEAD'), '/style.css')).to.equal(ok);
+      const etag = header(ok, 'ETag')!;
+      const conditional = request([['if-none-match', etag]]);
+      const notModified = files.serveCached(conditional, '/style.css');
+      expect(notModified?.status).to.equal(304);
+      expect(notModified).to.equal(await files.serve(conditional, '/style.css'));
+    });
+
+    it('gives null (serve() must run) for other methods, large files, refused paths and stale entries', async () => {
+      await files.serve(request(), '/style.css');
+      await files.serve(request(), '/big.bin');
+      expect(files.serveCached(request([], 'POST'), '/style.css')).to.equal(null);
+      expect(files.serveCached(request(), '/big.bin'), 'streamed, not cached').to.equal(null);
+      await attempt(files, '/../SECRET.txt');
+      expect(files.serveCached(request(), '/../SECRET.txt')).to.equal(null);
+      clockMs += REVALIDATE_INTERVAL_MS;
+      expect(files.serveCached(request(), '/style.css'), 'due for a check against the disk').to.equal(null);
+    });
+
+    it('serves a file changed on disk once the interval has passed, and nothing stale after clear()', async () => {
+      const path = join(fixture.publicDir, 'style.css');
+      await files.serve(request(), '/style.css');
+      await fsp.writeFile(path, 'body { color: green; }\n');
+      clockMs += REVALIDATE_INTERVAL_MS;
+      expect(files.serveCached(request(), '/style.css')).to.equal(null);
+      expect((await contentOf(await files.serve(request(), '/style.css'))).toString()).to.equal('body { color: green; }\n');
+      expect((await contentOf(files.serveCached(request(), '/style.css')!)).toString()).to.equal('body { color: green; }\n');
+      files.clear();
+      expect(files.serveCached(request(), '/style.css')).to.equal(null);
+    });
+
+    it('a percent-encoded spelling of a path finds the same cached file', async () => {
+      const plain = await files.serve(request(), '/style.css');
+      const encoded = await files.serve(request(), '/%73tyle.css');
+      expect(encoded).to.equal(plain);
+      expect(files.serveCached(request(), '/%73tyle.css')).to.equal(plain);
+    });
+  });
+
   describe('HTTP-date (RFC 9110 §5.6.7)', () => {
     const EXAMPLE_MS = Date.UTC(1994, 10, 6, 8, 49, 37);
     const NOW = Date.UTC(2026, 5, 1);
