@@ -176,7 +176,15 @@ async function main(): Promise<void> {
     const scheme = args.tls ? 'https' : 'http';
     for (const scenario of chosenScenarios(args)) {
       const t0 = Date.now();
-      const result = await runScenario(scenario, args, runDir, deadlineMs, scheme);
+      let result: ScenarioResult;
+      try {
+        result = await runScenario(scenario, args, runDir, deadlineMs, scheme);
+      } catch (err) {
+        // One broken scenario does not cost the others their numbers: it is reported, and the run exits 1.
+        const message = err instanceof Error ? err.message : String(err);
+        log(`  ${scenario} FAILED: ${message}`);
+        result = { rows: [], notes: [], anomalies: [`${scenario}: the scenario failed: ${message}`], raw: {} };
+      }
       results.push(result);
       // Each scenario's rows as soon as they exist: a run stopped at its deadline still leaves them.
       if (result.rows.length) log('\n' + renderTable(result.rows, `peer (node:${scheme})`));
