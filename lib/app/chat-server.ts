@@ -243,17 +243,35 @@ export class ChatServer {
     this.router.upgrade(endpoint.path);
   }
 
-  /** Options for a WebSocket endpoint, read from the current config. */
+  /**
+   * Options for a WebSocket endpoint, read from the current config: called at
+   * every upgrade, it gives every connection opened under one config the same
+   * frozen object (each connection keeps its options for life, and one object
+   * per connection is memory per idle connection, issue 9). reload() always
+   * installs a new config object, so the first upgrade after it builds new
+   * options and open connections keep theirs; `maxBufferedBytes` reads the
+   * current config at every send, so that key applies to them too.
+   */
   wsOptions(maxMessageBytes: (c: Config) => number): () => WsOptions {
-    return () => ({
-      maxMessageBytes: maxMessageBytes(this.config),
-      maxBufferedBytes: () => this.config.ws_max_buffered_bytes,
-      log: this.log,
-      metrics: this.wsMetrics,
-      trace: this.config.trace.includes('ws'),
-      tracePayloads: this.config.trace_payloads,
-    });
+    let builtFor: Config | null = null;
+    let built: WsOptions | null = null;
+    return () => {
+      if (built === null || builtFor !== this.config) {
+        builtFor = this.config;
+        built = Object.freeze({
+          maxMessageBytes: maxMessageBytes(this.config),
+          maxBufferedBytes: this.maxBufferedBytes,
+          log: this.log,
+          metrics: this.wsMetrics,
+          trace: this.config.trace.includes('ws'),
+          tracePayloads: this.config.trace_payloads,
+        });
+      }
+      return built;
+    };
   }
+
+  private readonly maxBufferedBytes = (): number => this.config.ws_max_buffered_bytes;
 
   private readonly wsMetrics: WsMetrics = {
     closed: this.metrics.counter('chat_ws_connections_closed_total', 'WebSocket connections closed, by close code.'),

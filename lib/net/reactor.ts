@@ -117,6 +117,23 @@ export const TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * The options every server-side TLSSocket is made with, built once per
+ * certificate (setSecureContext) rather than as a literal per connection.
+ * Node 20 keeps its own copy of them on each socket (`_tlsOptions`), so this
+ * saves an allocation per accept, not memory per open connection.
+ */
+function serverTlsOptions(secureContext: tls.SecureContext): Readonly<tls.TLSSocketOptions> {
+  return Object.freeze({ isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
+}
+
+/**
+ * An 'error' listener for raw TCP sockets, shared by all of them rather than
+ * a closure each (memory per idle connection, issue 9). ECONNRESET and
+ * friends need no action here: the 'close' that follows does the bookkeeping.
+ */
+function ignoreSocketError(): void {}
+
 export function createTlsContext(cert: string | Buffer, key: string | Buffer): tls.SecureContext {
   return tls.createSecureContext({
     cert,
@@ -139,7 +156,8 @@ export class Reactor {
   private sweepTimer: NodeJS.Timeout | null = null;
   private nextId = 1;
   private limits: ReactorLimits;
-  private secureContext: tls.SecureContext | null;
+  /** serverTlsOptions(the current certificate's context), null with `tls = off`. */
+  private tlsOptions: Readonly<tls.TLSSocketOptions> | null;
   private drainWaiters: (() => void)[] = [];
   private readonly clock: () => number;
   draining = false;
@@ -154,7 +172,7 @@ export class Reactor {
 
   constructor(private readonly options: ReactorOptions) {
     this.limits = options.limits;
-    this.secureContext = options.secureContext;
+    this.tlsOptions = options.secureContext === null ? null : serverTlsOptions(options.secureContext);
     this.clock = options.clock ?? Date.now;
     this.rate = new RateLimiter({ ratePerSecond: this.limits.connection_rate, burst: this.limits.connection_burst }, this.limits.max_tracked_addresses);
     const m = options.metrics;
@@ -200,7 +218,7 @@ export class Reactor {
 
   /** A new certificate: new connections get it, open ones keep theirs. */
   setSecureContext(ctx: tls.SecureContext): void {
-    this.secureContext = ctx;
+    this.tlsOptions = serverTlsOptions(ctx);
   }
 
   get now(): number {
@@ -235,7 +253,8 @@ export class Reactor {
     this.mAccepted.inc();
     this.perGroup.set(peer.group, (this.perGroup.get(peer.group) ?? 0) + 1);
 
-    const secure = this.secureContext !== null;
+    const tlsOptions = this.tlsOptions;
+    const secure = tlsOptions !== null;
     const conn: Connection = {
       id: this.nextId++,
       raw: socket,
@@ -249,17 +268,16 @@ export class Reactor {
       owner: null,
     };
     this.connections.add(conn);
-    socket.on('error', () => {
-      // ECONNRESET and friends: the 'close' below does the bookkeeping.
-    });
-    socket.once('close', () => this.forget(conn));
+    socket.on('error', ignoreSocketError);
+    // 'close' is emitted once per socket: `on` spares the wrapper `once` would keep (issue 9).
+    socket.on('close', () => this.forget(conn));
 
     if (!secure) {
       socket.resume();
       this.options.onReady(conn);
       return;
     }
-    const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext: this.secureContext!, requestCert: false, rejectUnauthorized: false });
+    const tlsSocket = new tls.TLSSocket(socket, tlsOptions);
     conn.stream = tlsSocket;
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
       if (conn.phase === 'tls-handshake') {

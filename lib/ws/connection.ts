@@ -26,6 +26,7 @@
  * (API.md: slow consumer). Frames marked droppable (typing notices) are
  * dropped first, as soon as the buffer needs draining.
  */
+import type net from 'node:net';
 import type { Connection, ConnectionOwner, Reactor } from '../net/reactor.js';
 import type { TimeoutReason } from '../net/sweep-policy.js';
 import type { Logger } from '../log/logger.js';
@@ -51,6 +52,11 @@ export interface WsHandler {
   onDrain?(ws: WebSocketConnection): void;
 }
 
+/**
+ * Every connection keeps its options for its whole life, so one object serves
+ * all the connections opened under one configuration (chat-server.ts): an
+ * object per connection would be memory per idle connection (issue 9).
+ */
 export interface WsOptions {
   readonly maxMessageBytes: number;
   /** Read at every send, so a reload applies to open connections. */
@@ -90,6 +96,22 @@ function uncorkAll(): void {
   for (const ws of batch) ws.uncork();
 }
 
+/**
+ * The stream's listeners are functions shared by every connection, not
+ * closures made for each: a closure and its context cost every idle
+ * connection a hundred bytes or more (issue 9). Node calls a listener with
+ * the stream as `this`; the stream carries its connection under this symbol.
+ */
+const WS_CONNECTION = Symbol('WebSocketConnection');
+type WsStream = net.Socket & { [WS_CONNECTION]?: WebSocketConnection };
+
+function connectionOf(stream: net.Socket): WebSocketConnection {
+  return (stream as WsStream)[WS_CONNECTION]!;
+}
+
+/** An empty queue of parsed events, shared, so that an idle connection holds no array of its own. */
+const NO_PENDING: readonly WsEvent[] = Object.freeze([]);
+
 export class WebSocketConnection implements ConnectionOwner {
   state: WsState = 'open';
   /** Whatever the application keeps per connection (the user, their rooms). */
@@ -100,11 +122,10 @@ export class WebSocketConnection implements ConnectionOwner {
   private closeReason = '';
   private corked = false;
   /** Events parsed but not handled yet (from `pendingAt` on): they wait while our outgoing buffer needs draining. */
-  private pending: readonly WsEvent[] = [];
+  private pending: readonly WsEvent[] = NO_PENDING;
   private pendingAt = 0;
   /** The parser's error, to act on once the events before it are handled. */
   private pendingError: WsProtocolError | null = null;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
     readonly conn: Connection,
@@ -116,13 +137,24 @@ export class WebSocketConnection implements ConnectionOwner {
     conn.owner = this;
     conn.pingSentAt = null;
     reactor.setPhase(conn, 'ws-open');
-    conn.stream.on('data', this.onData);
-    conn.stream.on('drain', () => {
-      if (this.state === 'closed') return;
-      this.handlePending();
-      if ((this.state as WsState) !== 'closed' && !conn.stream.writableNeedDrain && conn.stream.isPaused()) conn.stream.resume();
-    });
-    conn.stream.once('close', () => this.closed());
+    (conn.stream as WsStream)[WS_CONNECTION] = this;
+    conn.stream.on('data', WebSocketConnection.onStreamData);
+    conn.stream.on('drain', WebSocketConnection.onStreamDrain);
+    // 'close' is emitted once per socket: `on` spares the wrapper `once` would keep (issue 9).
+    conn.stream.on('close', WebSocketConnection.onStreamClose);
+  }
+
+  // The shared listeners (see WS_CONNECTION). Static, so that they may call the connection's private methods.
+  private static onStreamData(this: net.Socket, chunk: Buffer): void {
+    connectionOf(this).receive(chunk);
+  }
+
+  private static onStreamDrain(this: net.Socket): void {
+    connectionOf(this).drained();
+  }
+
+  private static onStreamClose(this: net.Socket): void {
+    connectionOf(this).closed();
   }
 
   /** Start reading: call after the 101 is written, with the bytes that came with the handshake. */
@@ -167,7 +199,7 @@ export class WebSocketConnection implements ConnectionOwner {
       this.handle(this.pending[this.pendingAt++]!);
       if ((this.state as WsState) === 'closed') return;
     }
-    this.pending = [];
+    this.pending = NO_PENDING;
     this.pendingAt = 0;
     const error = this.pendingError;
     this.pendingError = null;
@@ -267,6 +299,14 @@ export class WebSocketConnection implements ConnectionOwner {
     return true;
   }
 
+  /** Our outgoing buffer has drained: handle the events that waited for it, then read again. */
+  private drained(): void {
+    if (this.state === 'closed') return;
+    this.handlePending();
+    const stream = this.conn.stream;
+    if ((this.state as WsState) !== 'closed' && !stream.writableNeedDrain && stream.isPaused()) stream.resume();
+  }
+
   /** Called once per turn by uncorkAll(): send what this turn wrote. */
   uncork(): void {
     this.corked = false;
@@ -337,7 +377,7 @@ export class WebSocketConnection implements ConnectionOwner {
     if (this.state === 'closed') return;
     this.state = 'closed';
     const stream = this.conn.stream;
-    stream.off('data', this.onData);
+    stream.off('data', WebSocketConnection.onStreamData);
     stream.end();
     // If the peer does not close its side, the sweep's close timeout destroys the socket.
     this.reactor.setPhase(this.conn, 'ws-closing');

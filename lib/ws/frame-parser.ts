@@ -26,7 +26,10 @@
  * Memory follows the bytes that arrived, not what a header promises: a
  * 14-byte header cannot make the server reserve megabytes (§10.4; see
  * PREALLOCATE_MAX_BYTES). The chunks pushed in are only read, never
- * modified or kept.
+ * modified or kept. Between frames a parser holds no Buffer at all: the
+ * extended length and the masking key are gathered into number fields as
+ * their bytes arrive, because every idle connection has a parser and each
+ * Buffer would cost it some 200 bytes (issue 9).
  */
 import {
   CLOSE,
@@ -49,7 +52,7 @@ import {
   isControlOpcode,
 } from './constants.js';
 import { validateClosePayload } from './close.js';
-import { copyMasked } from './mask.js';
+import { copyMaskedWord, maskOctet } from './mask.js';
 import { Utf8Validator } from './utf8-validator.js';
 import { WsProtocolError } from './ws-error.js';
 
@@ -148,10 +151,19 @@ export class FrameParser {
   private masked = false;
   private payloadLength = 0;
   private lengthEncoding: LengthEncoding = '7-bit';
-  private readonly maskKey = Buffer.alloc(MASK_KEY_BYTES);
-  /** Bytes of an extended length or masking key gathered so far (a field may be split across chunks). */
-  private readonly field = Buffer.alloc(8);
+  /** The frame's masking key as one word (see mask.ts). */
+  private maskKey = 0;
+  /**
+   * The multi-byte field being read (an extended length or the masking key;
+   * a field may be split across chunks): its bytes so far, in network byte
+   * order (§5.2), and how many there were. A 64-bit length is read as two
+   * 32-bit words; `lengthHigh` keeps the first. Words are kept as int32, the
+   * form V8 stores inside the object without a box (mask.ts); read one as
+   * unsigned with `>>> 0`.
+   */
+  private fieldValue = 0;
   private fieldFilled = 0;
+  private lengthHigh = 0;
 
   // The frame's payload.
   private payloadReceived = 0;
@@ -294,6 +306,7 @@ export class FrameParser {
     }
 
     this.firstByteRead = false;
+    this.fieldValue = 0;
     this.fieldFilled = 0;
     // 8. "Payload len": 0–125 is the length; 126 and 127 announce an extended length.
     if (length7 === LENGTH_16_MARKER) {
@@ -310,19 +323,26 @@ export class FrameParser {
   // ─── 'length-16' and 'length-64': the extended payload length ────────────
 
   private readLength16(chunk: Buffer, at: number, events: WsEvent[]): number | WsProtocolError {
-    at = this.gather(chunk, at, this.field, 2);
+    at = this.gather(chunk, at, 2);
     if (this.fieldFilled < 2) return at;
-    const length = this.field.readUInt16BE(0);
+    const length = this.fieldValue;
     // 9. "The minimal number of bytes MUST be used to encode the length" (§5.2).
     if (length <= MAX_7BIT_LENGTH) return protocolError(`16-bit length ${length} should have used the 7-bit form`);
     return this.lengthKnown(length, '16-bit', events) ?? at;
   }
 
   private readLength64(chunk: Buffer, at: number, events: WsEvent[]): number | WsProtocolError {
-    at = this.gather(chunk, at, this.field, 8);
+    if (this.fieldFilled < 4) {
+      at = this.gather(chunk, at, 4);
+      if (this.fieldFilled < 4) return at;
+      // The high word is complete; the low word is gathered from zero.
+      this.lengthHigh = this.fieldValue;
+      this.fieldValue = 0;
+    }
+    at = this.gather(chunk, at, 8);
     if (this.fieldFilled < 8) return at;
-    const high = this.field.readUInt32BE(0);
-    const low = this.field.readUInt32BE(4);
+    const high = this.lengthHigh >>> 0;
+    const low = this.fieldValue >>> 0;
     // 10. A 64-bit length: "the most significant bit MUST be 0" (§5.2).
     if (high >= 0x8000_0000) return protocolError('64-bit length has its most significant bit set');
     // Exact up to 2^53; anything larger is far beyond any message limit, and
@@ -351,6 +371,7 @@ export class FrameParser {
 
     if (this.masked) {
       this.current = 'mask-key';
+      this.fieldValue = 0;
       this.fieldFilled = 0;
       return null;
     }
@@ -360,8 +381,9 @@ export class FrameParser {
   // ─── 'mask-key': "Masking-key: 0 or 4 bytes" (§5.2, §5.3) ───────────────
 
   private readMaskKey(chunk: Buffer, at: number, events: WsEvent[]): number | WsProtocolError {
-    at = this.gather(chunk, at, this.maskKey, MASK_KEY_BYTES);
+    at = this.gather(chunk, at, MASK_KEY_BYTES);
     if (this.fieldFilled < MASK_KEY_BYTES) return at;
+    this.maskKey = this.fieldValue;
     return this.headerComplete(events) ?? at;
   }
 
@@ -406,7 +428,7 @@ export class FrameParser {
 
     // Unmask while copying (§5.3): the key index continues from the payload
     // bytes already received.
-    if (this.masked) copyMasked(chunk, at, target, targetStart, count, this.maskKey, this.payloadReceived);
+    if (this.masked) copyMaskedWord(chunk, at, target, targetStart, count, this.maskKey, this.payloadReceived);
     else chunk.copy(target, targetStart, at, at + count);
 
     // Text is checked as it arrives, so invalid UTF-8 fails the connection at
@@ -476,12 +498,19 @@ export class FrameParser {
     return null;
   }
 
-  /** Fill `target[0..size)` from the chunk, across as many chunks as it takes. */
-  private gather(chunk: Buffer, at: number, target: Buffer, size: number): number {
-    const count = Math.min(size - this.fieldFilled, chunk.length - at);
-    chunk.copy(target, this.fieldFilled, at, at + count);
-    this.fieldFilled += count;
-    return at + count;
+  /**
+   * Read the field's bytes up to its `size`th into `fieldValue`, most
+   * significant first (§5.2: "Multibyte length quantities are expressed in
+   * network byte order"), across as many chunks as it takes. At most four
+   * bytes go into one word: a 64-bit length is gathered as two.
+   */
+  private gather(chunk: Buffer, at: number, size: number): number {
+    const end = Math.min(at + size - this.fieldFilled, chunk.length);
+    let value = this.fieldValue;
+    for (let i = at; i < end; i++) value = (value << 8) | chunk[i]!;
+    this.fieldValue = value;
+    this.fieldFilled += end - at;
+    return end;
   }
 
   private header(): FrameHeader {
@@ -494,7 +523,7 @@ export class FrameParser {
       masked: this.masked,
       payloadLength: this.payloadLength,
       lengthEncoding: this.lengthEncoding,
-      maskKey: this.masked ? Buffer.from(this.maskKey) : null,
+      maskKey: this.masked ? Buffer.from([0, 1, 2, 3].map((j) => maskOctet(this.maskKey, j))) : null,
     };
   }
 

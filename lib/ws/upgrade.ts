@@ -29,7 +29,12 @@ export interface WsEndpoint {
   readonly path: string;
   /** Steps 3 and 4: pick the subprotocol, authenticate, choose the handler. */
   admit(req: Request, handshake: ParsedHandshake): Admission | Promise<Admission>;
-  /** Per-endpoint options (message size differs between the chat and the echo path). */
+  /**
+   * Per-endpoint options (message size differs between the chat and the echo
+   * path), asked for at every upgrade. The connection keeps what it gets for
+   * life: give every connection the same object while the config is
+   * unchanged (ChatServer.wsOptions), not a new one each (issue 9).
+   */
   readonly options: () => WsOptions;
 }
 

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { startServer, type ConfigOverrides, type LiveServer } from '../helpers/live-server.js';
 import { OP, WsRawClient, sleep } from '../helpers/ws-raw-client.js';
 import type { Connection } from '../../lib/net/reactor.js';
-import { WebSocketConnection } from '../../lib/ws/connection.js';
+import { WebSocketConnection, type WsOptions } from '../../lib/ws/connection.js';
 import { encodeFrame } from '../../lib/ws/frame-encoder.js';
 import { OPCODE } from '../../lib/ws/constants.js';
 
@@ -360,5 +360,52 @@ describe('ws/connection: errors stay in their connection (DESIGN.md)', () => {
     await bystander.text('still here');
     expect((await bystander.nextMessage('text')).toString()).to.equal('still here');
     bystander.destroy();
+  });
+});
+
+describe('ws/connection: one options object per configuration, rebuilt by a reload (issue 9)', () => {
+  let live: LiveServer;
+  const SMALL = 2 * KiB;
+  const LARGE = 4 * KiB;
+  before(async () => {
+    live = await startServer({ tls: false, ws_echo_path: ECHO_PATH, log_level: 'warn', ws_echo_max_message_bytes: SMALL });
+  });
+  after(() => live.close());
+
+  /** What the connection keeps for life: the sharing of this object is the rule under test, so the test reads the private field. */
+  function optionsOf(ws: WebSocketConnection): WsOptions {
+    return (ws as unknown as { readonly options: WsOptions }).options;
+  }
+
+  it('gives every connection opened under one configuration the same frozen options; after a reload new connections get the new limits and open ones keep theirs', async () => {
+    const first = await WsRawClient.open(live.port, { tls: false, path: ECHO_PATH });
+    const second = await WsRawClient.open(live.port, { tls: false, path: ECHO_PATH });
+    const before = optionsOf(serverSide(live, first).ws);
+    expect(optionsOf(serverSide(live, second).ws)).to.equal(before);
+    expect(Object.isFrozen(before)).to.equal(true);
+    expect(before.maxMessageBytes).to.equal(SMALL);
+
+    const config = live.server.currentConfig;
+    live.server.reload({ ...config, ws_echo_max_message_bytes: LARGE, ws_max_buffered_bytes: 2 * MiB });
+    try {
+      const third = await WsRawClient.open(live.port, { tls: false, path: ECHO_PATH });
+      const after = optionsOf(serverSide(live, third).ws);
+      expect(after).to.not.equal(before);
+      expect(after.maxMessageBytes).to.equal(LARGE);
+      // ws_max_buffered_bytes is read at every send: open connections see the reloaded value too.
+      expect(before.maxBufferedBytes()).to.equal(2 * MiB);
+      expect(after.maxBufferedBytes()).to.equal(2 * MiB);
+
+      // Over the wire: a 3 KiB message fits the new limit, not the one the first connection opened with (RFC 6455 §10.4).
+      const message = Buffer.alloc(3 * KiB, 0x61);
+      await third.text(message);
+      expect((await third.nextMessage('text')).equals(message)).to.equal(true);
+      await first.text(message);
+      expect((await first.closed()).code).to.equal(1009);
+      third.destroy();
+      second.destroy();
+    } finally {
+      live.server.reload(config);
+    }
   });
 });

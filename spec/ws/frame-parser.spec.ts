@@ -150,6 +150,34 @@ describe('ws/frame-parser', () => {
       });
     });
 
+    it('reads extended lengths and masking keys with their high bits set, in network byte order, however they are split (RFC 6455 §5.2)', () => {
+      // The parser gathers these fields into 32-bit words as their bytes
+      // arrive: each row sets the top bit of some byte of the field.
+      const key = Buffer.from([0xff, 0x80, 0x01, 0xfe]);
+      const rows: readonly { length: bigint; encoding: '16-bit' | '64-bit' }[] = [
+        { length: 0x8000n, encoding: '16-bit' },
+        { length: 0xffffn, encoding: '16-bit' },
+        { length: 0x1_0000n, encoding: '64-bit' },
+        { length: 0x8000_0000n, encoding: '64-bit' },
+        { length: 0xffff_ffffn, encoding: '64-bit' },
+        { length: 0x1_0000_0000n, encoding: '64-bit' },
+        { length: 0x80_8080_8080n, encoding: '64-bit' },
+        { length: BigInt(Number.MAX_SAFE_INTEGER), encoding: '64-bit' },
+      ];
+      for (const row of rows) {
+        const header = rawFrame({ opcode: OPCODE.BINARY, length: Number(row.length), lengthEncoding: row.encoding, length64: row.encoding === '64-bit' ? row.length : undefined, maskKey: key });
+        everySplit((mode) => {
+          const { events, error, parser } = feed(header, mode, { maxMessageBytes: Number.MAX_SAFE_INTEGER, emitFrameHeaders: true });
+          expect(error).to.equal(null);
+          expect(parser.state).to.equal('payload');
+          const frame = events[0]?.type === 'frame' ? events[0].header : null;
+          expect(frame?.payloadLength, `length 0x${row.length.toString(16)}`).to.equal(Number(row.length));
+          expect(frame?.lengthEncoding).to.equal(row.encoding);
+          expect(frame?.maskKey?.equals(key)).to.equal(true);
+        });
+      }
+    });
+
     it('emits no frame events unless asked', () => {
       const { events } = feed(vectors[1]!.bytes, 'whole');
       expect(events.map((e) => e.type)).to.deep.equal(['text']);
