@@ -2,26 +2,32 @@
  * A gate in front of password hashing: at most `concurrency` scrypt runs at
  * once, a bounded queue behind them, and a refusal beyond that.
  *
- * Why, when scrypt already runs on libuv's thread pool (password-hash.ts):
+ * Why, when scrypt already runs on threads of its own, at a lower priority
+ * than the event loop (password-hash.ts, hash-worker.ts):
  *
- * - The pool has 4 threads by default and they also do the server's file
- *   reads (static files). Twenty logins at once would fill all four with
- *   hashes of a second each, and a request for index.html would wait in the
- *   pool's queue behind them for seconds. The gate keeps at least one pool
- *   thread free of hashing.
- * - On a machine with few cores, four hashing threads take every core, and
- *   the event loop — the one thread serving every socket — waits for the
- *   operating system to give it a turn: event-loop delay grows although
- *   nothing blocks it. The gate keeps one core for the loop.
+ * - Each hash holds a core for the order of a second and 128 MiB at cost 17.
+ *   Twenty logins at once must not become twenty threads and 2.5 GiB; they
+ *   become `concurrency` hashes and a queue. The hashing threads follow this
+ *   number: the accounts module sizes the pool from its gate
+ *   (`retainHashWorkers`), so what the gate lets run is what runs.
+ * - The lower priority makes the kernel favour the loop three to one on a
+ *   core it shares with a hash; a core of its own is better still. On a
+ *   machine with few cores, hashing on every core would leave the loop — and
+ *   libuv's pool, which still does the server's file reads — sharing every
+ *   core with a hash. The gate keeps one core free of hashing.
  *
  * So `concurrency` is the smaller of (pool threads − 1) and (cores − 1), at
- * least 1. The queue is bounded too (`maxWaiting`): a login that would wait
- * behind more than that many hashes is refused at once (the caller answers
- * 429 with Retry-After), rather than held until the client gives up.
+ * least 1. The first term dates from when hashes ran in libuv's pool (four
+ * threads by default, one kept for file reads); it stays as a cap of three
+ * hashes at once by default (3 × 128 MiB at cost 17), and UV_THREADPOOL_SIZE
+ * stays the knob that raises it. The queue is bounded too (`maxWaiting`): a
+ * login that would wait behind more than that many hashes is refused at once
+ * (the caller answers 429 with Retry-After), rather than held until the
+ * client gives up.
  */
 import { availableParallelism } from 'node:os';
 
-/** libuv's default thread-pool size (https://docs.libuv.org/en/v1.x/threadpool.html). */
+/** libuv's default thread-pool size (https://docs.libuv.org/en/v1.x/threadpool.html); the cap's first term (file header). */
 export const LIBUV_DEFAULT_POOL_SIZE = 4;
 
 /**

@@ -1,16 +1,34 @@
 /**
- * Password hashing with scrypt (RFC 7914), through node:crypto's asynchronous
- * `scrypt`.
+ * Password hashing with scrypt (RFC 7914), on a small pool of worker threads
+ * that run at a lower scheduling priority than the event loop
+ * (hash-worker-pool.ts, hash-worker.ts).
  *
- * Why asynchronous: one hash at OWASP's cost takes of the order of a tenth of
- * a second of CPU and 128 MiB of memory. `crypto.scrypt` runs it on libuv's
- * thread pool, so the event loop — the one thread that serves every socket —
- * keeps turning while it works (DESIGN.md "One reactor, one thread").
- * `scryptSync` would freeze every connection for the duration of each login.
- * The pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, so at most
- * 4 hashes run at once (4 × 128 MiB at cost 17) and the rest queue; file reads
- * share that pool, which is one more reason `/login` and `/register` are
- * rate-limited.
+ * Why off the loop: one hash at OWASP's cost takes of the order of a second
+ * of CPU and 128 MiB of memory. The event loop is the one thread that serves
+ * every socket (DESIGN.md "One reactor, one thread"); `scryptSync` on it
+ * would freeze every connection for the duration of each login. So each hash
+ * runs on another thread, and the loop only sends the inputs and receives
+ * the key.
+ *
+ * Why at a lower priority: another thread is not enough when there are
+ * fewer cores than busy threads — on a server pinned to one CPU, the hash and
+ * the loop share that core, and at equal priority the kernel makes the loop
+ * wait its fair turn (a login burst measured event-loop delay p99 ≈ 10 ms,
+ * peaks of 50 ms and more). Each hashing thread raises its own nice value
+ * (to 5) when it starts, so when both want the core the kernel favours the
+ * loop three to one — but a hash never gets less than a quarter of a core,
+ * so a loop kept busy cannot starve logins. hash-worker.ts has the numbers,
+ * and says how a thread changes only its own priority and what happens
+ * where it cannot. node:crypto's async `scrypt` runs on libuv's thread pool,
+ * whose threads we cannot reach from JavaScript to do this; that is why the
+ * hashing has threads of its own.
+ *
+ * How many at once: the pool has as many threads as the hash gate
+ * (hash-gate.ts) lets hashes run at once — at least its default, more when
+ * an accounts module holds the pool with a larger gate
+ * (`retainHashWorkers`). Threads start at the first hash and are ended when
+ * the last holder lets go (a server's shutdown); an idle one never keeps the
+ * process alive.
  *
  * Cost: OWASP's Password Storage Cheat Sheet asks for scrypt with "a minimum
  * CPU/memory cost parameter of (2^17), a minimum block size of 8 (1024 bytes),
@@ -29,7 +47,11 @@
  * the OpaqueString profile), so "é" typed as one code point or as "e" plus a
  * combining accent is the same password.
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from '../log/logger.js';
+import { defaultHashConcurrency } from './hash-gate.js';
+import { HashWorkerPool, type PriorityReport } from './hash-worker-pool.js';
 
 /** OWASP's minimum: N = 2^17 (see the file header). */
 export const OWASP_MIN_SCRYPT_COST = 17;
@@ -112,16 +134,102 @@ export function parseScryptHash(stored: unknown): ScryptHash | null {
   return { cost, blockSize, parallelism, salt, hash };
 }
 
-/** node:crypto's callback `scrypt` as a promise; the work runs on libuv's thread pool. */
+// ── where the work runs ────────────────────────────────────────────────────
+
+/** One holder of the hashing threads: an accounts module, with its gate's concurrency and its log. */
+interface Holder {
+  readonly concurrency: number;
+  readonly log: Logger | null;
+}
+
+/** The process's hashing threads; made at the first hash, ended when the last holder lets go. */
+let workers: HashWorkerPool | null = null;
+const holders: Holder[] = [];
+/** Whether the priority the threads run at has been logged (once per process). */
+let priorityLogged = false;
+
+/** Never fewer threads than a gate lets hashes run, so the gate's count is what really runs. */
+function poolSize(): number {
+  return Math.max(defaultHashConcurrency(), ...holders.map((h) => h.concurrency));
+}
+
+/** Tests only: how new threads are made (undefined: the real hash-worker.ts). */
+let spawnForTests: (() => Worker) | undefined;
+
+function hashWorkers(): HashWorkerPool {
+  workers ??= new HashWorkerPool({ size: poolSize(), onPriority: logPriorityOnce, spawn: spawnForTests });
+  return workers;
+}
+
+/**
+ * Say once how hashing is scheduled: debug when the threads run at their
+ * lower priority, info when they cannot (another OS, no /proc) and run at
+ * normal priority.
+ */
+function logPriorityOnce(report: PriorityReport): void {
+  const log = holders.findLast((h) => h.log !== null)?.log ?? null;
+  if (priorityLogged || log === null) return;
+  priorityLogged = true;
+  if (report.lowered) log.debug('password hashing threads run at a lower priority', { nice: report.nice });
+  else log.info('password hashing threads run at normal priority', { reason: report.reason });
+}
+
+/**
+ * Hold the hashing threads for as long as an accounts module is mounted:
+ * `concurrency` is its hash gate's (the pool grows to it), `log` where to say
+ * how hashing is scheduled. Returns the release; the last release ends every
+ * thread (and fails any hash still running with `pool_closed`), so a stopped
+ * server leaves none behind.
+ */
+export function retainHashWorkers(concurrency: number, log?: Logger): () => void {
+  const holder: Holder = { concurrency, log: log ?? null };
+  holders.push(holder);
+  workers?.resize(poolSize());
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    holders.splice(holders.indexOf(holder), 1);
+    if (holders.length === 0) closeHashWorkers();
+    else workers?.resize(poolSize());
+  };
+}
+
+/** End every hashing thread now (tests, a command-line tool's exit); the next hash starts new ones. */
+export function closeHashWorkers(): void {
+  workers?.close();
+  workers = null;
+}
+
+/** The hashing threads now: null when none have been started since the last close (tests, a gauge). */
+export function hashWorkersLoad(): HashWorkerPool['load'] | null {
+  return workers?.load ?? null;
+}
+
+/**
+ * Tests only: make the hashing threads with `spawn` (a double that crashes
+ * on cue), or with the real script again when undefined. Ends the current
+ * threads first.
+ */
+export function setHashWorkerSpawnForTests(spawn: (() => Worker) | undefined): void {
+  closeHashWorkers();
+  spawnForTests = spawn;
+}
+
+/**
+ * One scrypt on a hashing thread. Rejects with a HashWorkerError when the
+ * thread fails or the pool is closed; the callers answer that as any other
+ * failure (500 `internal` for an HTTP route).
+ */
 function deriveKey(password: string, salt: Buffer, keyBytes: number, cost: number, blockSize: number, parallelism: number): Promise<Buffer> {
-  const options = {
+  return hashWorkers().derive({
+    password: password.normalize('NFC'),
+    salt,
+    keyBytes,
     N: 2 ** cost,
     r: blockSize,
     p: parallelism,
     maxmem: MAXMEM_HEADROOM * workingMemory(cost, blockSize),
-  };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, keyBytes, options, (error, key) => (error ? reject(error) : resolve(key)));
   });
 }
 

@@ -37,7 +37,7 @@ import { AccountStore, publicUser, type User } from './account-store.js';
 import { AuditLog, type AuditDetail, type AuditEvent } from './audit.js';
 import { AuthService, type AuthResult, type RevocationListener } from './auth-service.js';
 import { bearerCredentials, unauthorized } from './bearer.js';
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password-hash.js';
+import { dummyHash, hashPassword, needsRehash, retainHashWorkers, verifyPassword } from './password-hash.js';
 import { accountThrottleKey, AuthThrottle, retryAfterSeconds, type ThrottleDecision } from './throttle.js';
 import { HashGate } from './hash-gate.js';
 import { isInvalid, usernameKey, validateDisplayName, validatePassword, validateUsername, type Invalid } from './validation.js';
@@ -73,7 +73,10 @@ export interface AccountsOptions {
 
 /** Register the routes on `server` and return the module. */
 export function mountAccounts(server: ChatServer, options: AccountsOptions = {}): AccountsModule {
-  const module = new Accounts(server, options.hashGate ?? new HashGate());
+  const gate = options.hashGate ?? new HashGate();
+  const module = new Accounts(server, gate);
+  // The hashing threads follow the gate and end with the server (password-hash.ts).
+  const releaseHashWorkers = retainHashWorkers(gate.concurrency, server.log);
   server.route('POST', '/register', (req) => module.register(req));
   server.route('POST', '/login', (req) => module.login(req));
   server.route('GET', '/me', (req) => module.me(req));
@@ -82,6 +85,7 @@ export function mountAccounts(server: ChatServer, options: AccountsOptions = {})
   server.route('POST', '/token', (req) => module.refresh(req));
   server.moduleMounts.push(() => module.open());
   server.shutdownHooks.push(() => module.close());
+  server.shutdownHooks.push(releaseHashWorkers);
   return module;
 }
 
