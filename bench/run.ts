@@ -13,9 +13,9 @@
  * /broadcast and cached static files) and bench/peers/chat-peer.ts (API.md on
  * ws + node:https + better-sqlite3).
  *
- *   npm run bench                  the full run (about 12 minutes; bounded at 15)
- *   npm run bench -- --quick       a subset in about 2 minutes (echo 5k, idle 2k,
- *                                  broadcast to 100, TLS, static 2 KB)
+ *   npm run bench                  the full run (about 10 minutes; bounded at 15)
+ *   npm run bench -- --quick       a subset in under 2 minutes (echo 5k, idle 2k,
+ *                                  broadcast to 100, TLS, static 2 KB, login burst)
  *   npm run bench -- --only a,b    only the named scenarios (of the chosen size)
  *   npm run bench -- --tls off     the same over ws:// and plain HTTP (no TLS scenario)
  *   npm run bench -- --profile [L] no comparison: each server alone under one
@@ -143,7 +143,7 @@ const LOGIN_PLAN: LoginPlan = { logins: 20, cost: 17 };
 
 /** What runs: --only, else everything in a full run and the fast scenarios in a quick one. */
 function chosenScenarios(args: Args): Scenario[] {
-  const chosen = args.only ?? (args.quick ? ['echo', 'broadcast', 'tls', 'static'] : [...SCENARIOS]);
+  const chosen = args.only ?? (args.quick ? ['echo', 'broadcast', 'tls', 'static', 'login'] : [...SCENARIOS]);
   // Without TLS there is no handshake to measure.
   return chosen.filter((s) => args.tls || s !== 'tls');
 }

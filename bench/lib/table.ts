@@ -40,6 +40,8 @@ function cells(row: ResultRow): string[] {
     return [row.measure, row.unit, ours, peer, Number.isFinite(r) ? r.toFixed(2) : '', `≤ ${row.absoluteTarget} ${row.unit}${met ? ' met' : ' not met'}`];
   }
   const ours = formatNumber(row.ours, row.digits) + (row.oursSpread ? ` (${row.oursSpread})` : '');
+  // NaN for the peer means the scenario has none (the login burst): a dash, and no ratio.
+  if (Number.isNaN(row.peer)) return [row.measure, row.unit, ours, '—', '', row.target === null ? '' : `≤ ${row.target}`];
   const peer = formatNumber(row.peer, row.digits) + (row.peerSpread ? ` (${row.peerSpread})` : '');
   return [row.measure, row.unit, ours, peer, Number.isFinite(r) ? r.toFixed(2) : 'n/a', row.target === null ? '' : `≤ ${row.target}${verdict}`];
 }
