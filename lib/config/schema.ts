@@ -374,7 +374,7 @@ export const SCHEMA = [
   // -- WebSocket -------------------------------------------------------------
   {
     key: 'ws_max_message_bytes', section: 'websocket', type: 'size', default: 64 * KiB, min: KiB, max: 64 * MiB, reload: 'live',
-    doc: 'Largest incoming message (all fragments together), else close 1009; checked from each frame header.',
+    doc: 'Largest incoming message (all fragments together; an empty fragment before the last counts as one byte), else close 1009; checked from each frame header.',
   },
   {
     key: 'ws_max_buffered_bytes', section: 'websocket', type: 'size', default: MiB, min: KiB, max: GiB, reload: 'live',

@@ -60,7 +60,8 @@ export interface FrameParserOptions {
   /**
    * The largest message (the sum of its fragments' payloads) accepted. A frame
    * header that proves a message would exceed it fails with 1009 before its
-   * payload arrives (§10.4).
+   * payload arrives (§10.4). An empty fragment that is not the last one counts
+   * as one byte, so a message cannot go on for ever in empty fragments either.
    */
   readonly maxMessageBytes: number;
   /**
@@ -178,6 +179,12 @@ export class FrameParser {
   private blockFill = 0;
   /** Payload bytes of the message's finished frames. */
   private messageBytes = 0;
+  /**
+   * Finished empty fragments of the message that were not its last. Each counts
+   * as one byte against maxMessageBytes: they hold no memory, but a message
+   * that never ends in empty fragments would otherwise be bounded by nothing.
+   */
+  private emptyFragments = 0;
   private readonly utf8 = new Utf8Validator();
 
   constructor(options: FrameParserOptions) {
@@ -361,12 +368,19 @@ export class FrameParser {
     // 12. The message limit, from the header, before any payload arrives
     //     (§10.4: "implementations ... SHOULD impose a limit on frame sizes
     //     and the total message size after reassembly from multiple frames").
-    //     Control frames (≤ 125 bytes) belong to no message.
-    if (!isControlOpcode(this.opcode) && this.messageBytes + length > this.maxMessageBytes) {
-      return new WsProtocolError(
-        CLOSE.MESSAGE_TOO_BIG,
-        `message would be larger than ${this.maxMessageBytes} bytes`,
-      );
+    //     Control frames (≤ 125 bytes) belong to no message. An empty fragment
+    //     before the last counts as one byte (see emptyFragments): the RFC
+    //     allows empty fragments (§5.4), not messages of endless ones.
+    if (!isControlOpcode(this.opcode)) {
+      const cost = length === 0 && !this.fin ? 1 : length;
+      if (this.messageBytes + this.emptyFragments + cost > this.maxMessageBytes) {
+        return new WsProtocolError(
+          CLOSE.MESSAGE_TOO_BIG,
+          this.emptyFragments > 0
+            ? `message would be larger than ${this.maxMessageBytes} bytes (each of its ${this.emptyFragments} empty fragments counts as one)`
+            : `message would be larger than ${this.maxMessageBytes} bytes`,
+        );
+      }
     }
 
     if (this.masked) {
@@ -457,6 +471,7 @@ export class FrameParser {
     // in its own buffer, or was put into messagePieces piece by piece.
     if (frameBuffer !== null) this.addPiece(frameBuffer);
     this.messageBytes += this.payloadLength;
+    if (this.payloadLength === 0 && !this.fin) this.emptyFragments++;
     // "FIN: Indicates that this is the final fragment in a message." (§5.2)
     return this.fin ? this.messageComplete(events) : null;
   }
@@ -556,6 +571,7 @@ export class FrameParser {
     this.block = null;
     this.blockFill = 0;
     this.messageBytes = 0;
+    this.emptyFragments = 0;
   }
 
   private fail(error: WsProtocolError, events: WsEvent[]): FrameParseResult {

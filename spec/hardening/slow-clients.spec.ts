@@ -324,25 +324,47 @@ describe('hardening: slow and greedy WebSocket clients (live server)', function 
     expect(perParser).to.be.below(512 * 1024);
   });
 
-  it('keeps serving while a client sends 20,000 empty fragments of a message that never ends (no memory per empty fragment)', async () => {
+  it('closes a message of endless empty fragments with 1009 once they count past ws_max_message_bytes, one byte each (RFC 6455 §5.4, §10.4)', async () => {
     const user = await registerUser(live.port);
     const probe = new HonestProbe(live.port).start();
     const a = await rawChat(user.token);
     a.autoPong = true;
+    const started = performance.now();
     await a.sendFrames({ opcode: OP.TEXT, payload: 'a', fin: false });
+    let fragments = 1;
     try {
-      for (let i = 0; i < 20; i++) {
-        await a.send(Buffer.concat(Array.from({ length: 1000 }, () => a.frame({ opcode: OP.CONTINUATION, fin: false }))));
-        await sleep(20);
+      // Empty fragments hold no memory, but a message of endless ones must still end (it was bounded by nothing).
+      while (a.closeFrame === null && a.isOpen && fragments < 5 * MAX_MESSAGE) {
+        await a.send(Buffer.concat(Array.from({ length: 256 }, () => a.frame({ opcode: OP.CONTINUATION, fin: false }))));
+        fragments += 256;
+        await sleep(1);
       }
-      // The message can still end normally: the server was keeping up, not failing.
-      await a.sendFrames({ opcode: OP.CONTINUATION, payload: '', fin: true });
-      const reply = JSON.parse((await a.nextMessage('text')).toString()) as { type: string; code?: string };
+      const close = await a.closeFrameReceived(5000);
       const stats = await probe.stop();
-      report('20,000 empty fragments', `connection still open, the message then ended and was answered (${reply.type} ${reply.code ?? ''}); ${formatStats(stats)}`);
-      expect(reply.type).to.equal('error'); // "a" is not JSON: bad_request, the connection stays open
-      expect(a.isOpen).to.equal(true);
+      report('endless empty fragments', `closed with ${close.code} after ${fragments} fragments in ${(performance.now() - started).toFixed(0)} ms (ws_max_message_bytes ${MAX_MESSAGE}); ${formatStats(stats)}`);
+      expect(close.code).to.equal(1009);
+      expect(fragments).to.be.within(MAX_MESSAGE, MAX_MESSAGE + 512);
       expectHonestServed(stats);
+    } finally {
+      a.destroy();
+    }
+  });
+
+  it('still accepts a message with a few empty fragments in it (Autobahn 6.1.x)', async () => {
+    const user = await registerUser(live.port);
+    const a = await rawChat(user.token);
+    try {
+      await a.sendFrames(
+        { opcode: OP.TEXT, payload: '', fin: false },
+        { opcode: OP.CONTINUATION, payload: '{"type":', fin: false },
+        { opcode: OP.CONTINUATION, payload: '', fin: false },
+        { opcode: OP.CONTINUATION, payload: '"nonsense"}', fin: false },
+        { opcode: OP.CONTINUATION, payload: '', fin: true },
+      );
+      const reply = JSON.parse((await a.nextMessage('text')).toString()) as { type: string; code?: string };
+      // The message arrived whole: an unknown type is answered with an error, and the connection stays open.
+      expect(reply.type).to.equal('error');
+      expect(a.isOpen).to.equal(true);
     } finally {
       a.destroy();
     }

@@ -269,6 +269,34 @@ describe('ws/frame-parser', () => {
       });
     });
 
+    it('counts each empty fragment before the last as one byte of the message limit; the empty last one is free (RFC 6455 §5.4, §10.4)', () => {
+      const empty = (opcode: number, fin: boolean) => rawFrame({ opcode, fin });
+      // Autobahn 6.1.2's shape: a text message of three empty fragments.
+      const three = Buffer.concat([empty(OPCODE.TEXT, false), empty(OPCODE.CONTINUATION, false), empty(OPCODE.CONTINUATION, true)]);
+      // At a limit of 10: ten empty fragments then the empty last one fit; eleven do not.
+      const emptyRun = (n: number) => Buffer.concat([empty(OPCODE.BINARY, false), ...Array.from({ length: n - 1 }, () => empty(OPCODE.CONTINUATION, false)), empty(OPCODE.CONTINUATION, true)]);
+      // Five bytes, five empty fragments and one more byte: 11 > 10.
+      const mixed = Buffer.concat([
+        rawFrame({ opcode: OPCODE.TEXT, fin: false, payload: Buffer.from('abcde') }),
+        ...Array.from({ length: 5 }, () => empty(OPCODE.CONTINUATION, false)),
+        rawFrame({ opcode: OPCODE.CONTINUATION, payload: Buffer.from('x') }),
+      ]);
+      everySplit((mode) => {
+        const ok3 = feed(three, mode, { maxMessageBytes: 10 });
+        expect(ok3.error).to.equal(null);
+        expect(plain(ok3.events)).to.deep.equal(plain([text('')]));
+        const ok10 = feed(emptyRun(10), mode, { maxMessageBytes: 10 });
+        expect(ok10.error).to.equal(null);
+        expect(plain(ok10.events)).to.deep.equal(plain([binary(Buffer.alloc(0))]));
+        const over = feed(emptyRun(11), mode, { maxMessageBytes: 10 });
+        expect(over.error?.closeCode).to.equal(1009);
+        expect(over.error?.message).to.match(/10 empty fragments counts? as one/);
+        expect(over.events).to.deep.equal([]);
+        expect(feed(mixed, mode, { maxMessageBytes: 10 }).error?.closeCode).to.equal(1009);
+        expect(feed(mixed, mode, { maxMessageBytes: 11 }).error).to.equal(null);
+      });
+    });
+
     it('accepts every close code an endpoint may send (RFC 6455 §7.4, Autobahn 7.7.x)', () => {
       for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4001, 4008, 4999]) {
         const { events, error } = feed(rawFrame({ opcode: OPCODE.CLOSE, payload: Buffer.from([code >> 8, code & 0xff]) }), 'bytewise');
