@@ -329,23 +329,31 @@ function tcpFrom(req: HandshakeRequest, localAddress: string) {
  */
 function handshakeOnce(req: HandshakeRequest, localAddress: string, session: Buffer | undefined, onSession: (s: Buffer) => void): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const socket: TLSSocket = tlsConnect({ socket: tcpFrom(req, localAddress), rejectUnauthorized: false, session });
-    const timer = setTimeout(() => socket.destroy(new Error(`no handshake within ${req.timeoutMs} ms`)), req.timeoutMs);
+    const tcp = tcpFrom(req, localAddress);
+    const socket: TLSSocket = tlsConnect({ socket: tcp, rejectUnauthorized: false, session });
+    let failure: Error | null = null;
+    const fail = (err: Error) => {
+      failure ??= err;
+      socket.destroy();
+    };
+    const timer = setTimeout(() => fail(new Error(`no handshake within ${req.timeoutMs} ms`)), req.timeoutMs);
+    let secured = false;
     let reused = false;
     socket.on('session', onSession);
     socket.once('secureConnect', () => {
+      secured = true;
       reused = socket.isSessionReused();
       socket.end();
     });
     socket.on('data', () => {});
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    });
+    // An error may surface on the TCP socket (a refused connect) or on the TLS one.
+    tcp.once('error', fail);
+    socket.once('error', fail);
     socket.once('close', () => {
       clearTimeout(timer);
-      resolve(reused);
+      // Only a handshake that completed counts, whatever happened after it.
+      if (secured) resolve(reused);
+      else reject(failure ?? new Error('the connection closed before the handshake completed'));
     });
   });
 }
