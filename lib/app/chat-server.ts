@@ -329,11 +329,17 @@ function sameValue(a: unknown, b: unknown): boolean {
 /**
  * perf_hooks samples the loop with a timer of this period and records the
  * whole time between two firings, so an idle loop reads as the period itself;
- * the gauges subtract it to report only the delay. Each firing wakes the
- * process (about 7 µs of CPU each, measured with bench/): 20 ms keeps the idle
- * cost near 0.3 ms of CPU per second and still gives 3,000 samples a minute.
+ * the gauges subtract it to report only the delay.
+ *
+ * Each firing wakes the process, and a wake-up is not free: on the 2-vCPU
+ * micro-VM of docs/performance.md a bare `node` with only this monitor spent
+ * 5.1–5.6 ms of CPU per second at 20 ms, 2.3 at 50 and 1.1 at 100 (about
+ * 100 µs per firing, most of it the kernel's timer and scheduler work) — at
+ * 20 ms, most of an idle server's CPU. 50 ms gives 1,200 samples a minute:
+ * a stall of 50 ms or more always delays a firing, a shorter one in
+ * proportion to its length, which is enough for a p99 over a minute.
  */
-const LOOP_DELAY_RESOLUTION_MS = 20;
+const LOOP_DELAY_RESOLUTION_MS = 50;
 
 function nanosToSeconds(n: number): number {
   return Number.isFinite(n) ? Math.max(0, n / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1000) : 0;
