@@ -19,6 +19,8 @@ export interface Measured<T> {
   readonly cpuUs: number;
   /** The stime part. */
   readonly sysUs: number;
+  /** The same time from the threads' schedstat (ns resolution), or null where the kernel has none. */
+  readonly schedCpuUs: number | null;
   readonly wallUs: number;
   /** Share of the job's wall time that other processes took on the server's CPU (null when unpinned). */
   readonly foreignShare: number | null;
@@ -37,7 +39,7 @@ export async function measureServer<T>(server: ServerUnderTest, job: () => Promi
   const d = delta(before, after);
   // The server's own CPU time may include a little time of its libuv threads on the other core; clamp at 0.
   const foreignShare = coreBefore && coreAfter ? Math.max(0, coreAfter.busyUs - coreBefore.busyUs - (d.schedCpuUs ?? d.cpuUs)) / wallUs : null;
-  return { result, cpuUs: d.cpuUs, sysUs: d.sysUs, wallUs, foreignShare };
+  return { result, cpuUs: d.cpuUs, sysUs: d.sysUs, schedCpuUs: d.schedCpuUs, wallUs, foreignShare };
 }
 
 /** Round r's order: alternate who goes first, so neither side always runs right after the other. */

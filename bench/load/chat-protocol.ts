@@ -4,6 +4,11 @@
  * Every request carries an `id`; the generator answers each with exactly one
  * reply of the same `id` (or an `error` reply).
  */
+import type { LatencySummary } from '../lib/stats.js';
+import type { CloseRequest, ClosedReply, ErrorReply } from './protocol.js';
+
+// Closing a pool and reporting an error are the same as with the WebSocket generator.
+export type { CloseRequest, ClosedReply, ErrorReply };
 
 /** Register `count` users `${prefix}0 … ${prefix}{count-1}` over HTTPS and keep their tokens in `pool`. */
 export interface RegisterRequest {
@@ -72,12 +77,6 @@ export interface LoadRequest {
   readonly drainMs: number;
 }
 
-export interface CloseRequest {
-  readonly type: 'close';
-  readonly id: number;
-  readonly pool: string;
-}
-
 export type ChatLoadRequest = RegisterRequest | ConnectRequest | JoinRequest | LoadRequest | CloseRequest;
 
 export interface RegisteredReply {
@@ -111,15 +110,8 @@ export interface JoinedReply {
   readonly errors: readonly string[];
 }
 
-export interface Percentiles {
-  readonly count: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-  readonly mean: number;
-}
+/** Latency percentiles of a job (stats.ts's summary, nearest rank), µs. */
+export type Percentiles = LatencySummary;
 
 export interface LoadReply {
   readonly type: 'loaded';
@@ -156,18 +148,6 @@ export interface LoadReply {
   readonly maxSendLagMs: number;
   /** The generator's own CPU use over the job, as a share of one core. */
   readonly generatorCpuShare: number;
-}
-
-export interface ClosedReply {
-  readonly type: 'closed';
-  readonly id: number;
-  readonly closed: number;
-}
-
-export interface ErrorReply {
-  readonly type: 'error';
-  readonly id: number;
-  readonly message: string;
 }
 
 export type ChatLoadReply = RegisteredReply | ConnectedReply | JoinedReply | LoadReply | ClosedReply | ErrorReply;

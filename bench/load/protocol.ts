@@ -3,6 +3,10 @@
  * (over Node's IPC channel). Every request carries an `id`; the generator
  * answers each with exactly one reply of the same `id`.
  */
+import type { LatencySummary } from '../lib/stats.js';
+
+/** Latency percentiles, µs (stats.ts's summary without the count). */
+export type Latency = Omit<LatencySummary, 'count'>;
 
 export interface OpenRequest {
   readonly type: 'open';
@@ -98,7 +102,7 @@ export interface EchoReply {
   readonly closedDuringRun: number;
   readonly closeCodes: readonly number[];
   /** Round-trip times, microseconds. */
-  readonly rtt: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
+  readonly rtt: Latency;
   /** The achieved send rate (messages per second over the send phase). */
   readonly achievedRate: number;
   /** The largest lag of a send behind its schedule, ms (the generator keeping up?). */
@@ -121,7 +125,7 @@ export interface BroadcastReply {
   readonly closedDuringRun: number;
   readonly closeCodes: readonly number[];
   /** Send → receipt, every delivery, microseconds. */
-  readonly latency: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
+  readonly latency: Latency;
   readonly maxSendLagMs: number;
   readonly generatorCpuShare: number;
 }

@@ -30,16 +30,16 @@
  * Each value is the median of the rounds, with their spread. Loopback only;
  * every wait is bounded; the processes end with the run (processes.ts).
  */
-import { performance } from 'node:perf_hooks';
 import { ChatLoadGenerator } from '../lib/chat-load-generator.js';
 import { startChatPeer, startOurChatServer, CHAT_HASH_COST } from '../lib/chat-servers.js';
 import type { LoadReply } from '../load/chat-protocol.js';
 import { delta, readCpuBusyMicros, sample } from '../lib/proc-stats.js';
 import { detectPinning, LOAD_CPU, SERVER_CPU, sleep } from '../lib/processes.js';
+import { formatK, measureServer, medianRow, roundOrder, SIDES, type Side } from '../lib/rounds.js';
 import { createRunDir, type RunDir, type ServerUnderTest } from '../lib/servers.js';
 import { sourceAddresses } from '../lib/source-addresses.js';
 import { median } from '../lib/stats.js';
-import { formatSpread, type ResultRow } from '../lib/table.js';
+import type { ResultRow } from '../lib/table.js';
 import type { ScenarioResult } from './echo.js';
 
 export interface ChatPlan {
@@ -74,9 +74,6 @@ export interface ChatScenarioOptions {
   readonly maxLifetimeMs?: number;
   readonly log?: (line: string) => void;
 }
-
-const SERVERS = ['ours', 'peer'] as const;
-type Side = (typeof SERVERS)[number];
 
 const ROOM = 'bench';
 const PASSWORD = 'bench-Passw0rd-not-common';
@@ -137,12 +134,12 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
 
     // ── 1. set-up, one server after the other ────────────────────────────
     const setUp = {} as Record<Side, SetUp>;
-    for (const side of SERVERS) setUp[side] = await prepare(gen, servers[side], side, plan, sources, tls, log, anomalies);
+    for (const side of SIDES) setUp[side] = await prepare(gen, servers[side], side, plan, sources, tls, log, anomalies);
     raw.setUp = setUp;
 
     // ── 2. fixed offered rates ────────────────────────────────────────────
     const lowest = Math.min(10_000, ...plan.deliveryRates) / N;
-    for (const side of SERVERS) {
+    for (const side of SIDES) {
       // JIT, buffers and the database warm, unmeasured.
       const w = await gen.load({ pool: side, room: ROOM, mode: 'rate', senders: plan.senders, rate: lowest, window: 0, seconds: plan.warmupSeconds, textChars: plan.textChars, drainMs: DRAIN_MS });
       check(side, 'warm-up', w, servers[side], anomalies);
@@ -151,8 +148,7 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
       const sendRate = deliveries / N;
       const rounds: Record<Side, RateRound[]> = { ours: [], peer: [] };
       for (let r = 0; r < plan.rounds; r++) {
-        const order: readonly Side[] = r % 2 === 0 ? SERVERS : [...SERVERS].reverse();
-        for (const side of order) {
+        for (const side of roundOrder(r)) {
           const round = await measure(gen, servers[side], side, { mode: 'rate', rate: sendRate, seconds: plan.roundSeconds }, plan);
           rounds[side].push(round);
           const rep = round.reply;
@@ -173,9 +169,9 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
       rows.push(row(`${label}: delivery latency p50`, 'µs', (s) => rounds[s].map((x) => x.reply.delivery.p50), null, 0));
       rows.push(row(`${label}: delivery latency p99`, 'µs', (s) => rounds[s].map((x) => x.reply.delivery.p99), full && deliveries === 10_000 ? 1.0 : null, 0));
       rows.push(row(`${label}: send → ack p99`, 'µs', (s) => rounds[s].map((x) => x.reply.ack.p99), null, 0));
-      const genShare = Math.max(...SERVERS.flatMap((s) => rounds[s].map((x) => x.reply.generatorCpuShare)));
-      const lag = Math.max(...SERVERS.flatMap((s) => rounds[s].map((x) => x.reply.maxSendLagMs)));
-      const foreign = SERVERS.flatMap((s) => rounds[s].map((x) => x.foreignShare ?? NaN)).filter(Number.isFinite);
+      const genShare = Math.max(...SIDES.flatMap((s) => rounds[s].map((x) => x.reply.generatorCpuShare)));
+      const lag = Math.max(...SIDES.flatMap((s) => rounds[s].map((x) => x.reply.maxSendLagMs)));
+      const foreign = SIDES.flatMap((s) => rounds[s].map((x) => x.foreignShare ?? NaN)).filter(Number.isFinite);
       notes.push(
         `chat ${formatK(deliveries)} deliveries/s: the load generator used at most ${(genShare * 100).toFixed(0)}% of its core; largest send lag ${lag.toFixed(1)} ms` +
           (foreign.length ? `; other processes took ${(Math.min(...foreign) * 100).toFixed(0)}–${(Math.max(...foreign) * 100).toFixed(0)}% of the server's core during the rounds` : ''),
@@ -185,8 +181,7 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
     // ── 3. saturation: closed loop, every member receiving ───────────────
     const sat: Record<Side, RateRound[]> = { ours: [], peer: [] };
     for (let r = 0; r < plan.rounds; r++) {
-      const order: readonly Side[] = r % 2 === 0 ? SERVERS : [...SERVERS].reverse();
-      for (const side of order) {
+      for (const side of roundOrder(r)) {
         const round = await measure(gen, servers[side], side, { mode: 'closed', rate: 0, seconds: plan.saturationSeconds }, plan);
         sat[side].push(round);
         const rep = round.reply;
@@ -220,7 +215,7 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
         `server busy ${(shares('ours') * 100).toFixed(0)}% (ours) and ${(shares('peer') * 100).toFixed(0)}% (peer) of its core, ` +
         `generator ${(genShares('ours') * 100).toFixed(0)}% / ${(genShares('peer') * 100).toFixed(0)}% of its own core, which was ${(loadCore('ours') * 100).toFixed(0)}% / ${(loadCore('peer') * 100).toFixed(0)}% busy in all`,
     );
-    for (const side of SERVERS) {
+    for (const side of SIDES) {
       if (shares(side) < 0.85 && loadCore(side) > 0.85) {
         notes.push(
           `chat saturation, ${side}: the load generator's core was ${(loadCore(side) * 100).toFixed(0)}% busy while the server used ${(shares(side) * 100).toFixed(0)}% of its own: ` +
@@ -255,7 +250,7 @@ export async function runChatScenarioDetailed(o: ChatScenarioOptions): Promise<S
       digits: 0,
     });
     rows.push({ measure: `chat, ${formatK(N)} users connected: RSS per connected user`, unit: 'bytes', ours: setUp.ours.rssPerUser, peer: setUp.peer.rssPerUser, target: null, digits: 0 });
-    for (const side of SERVERS) await gen.close(side);
+    for (const side of SIDES) await gen.close(side);
   } finally {
     await gen.stop().catch(() => {});
     if (started.ours) {
@@ -337,27 +332,23 @@ async function measure(
   load: { mode: 'rate' | 'closed'; rate: number; seconds: number },
   plan: ChatPlan,
 ): Promise<RateRound> {
+  // The load generator's core too: at saturation it may be the limit, not the server.
   const pinned = detectPinning().enabled;
-  const coreBefore = pinned ? readCpuBusyMicros(SERVER_CPU) : null;
   const loadCoreBefore = pinned ? readCpuBusyMicros(LOAD_CPU) : null;
-  const wallBefore = performance.now();
-  const before = sample(server.pid);
-  const reply = await gen.load({ pool: side, room: ROOM, mode: load.mode, senders: plan.senders, rate: load.rate, window: plan.window, seconds: load.seconds, textChars: plan.textChars, drainMs: DRAIN_MS });
-  const after = sample(server.pid);
-  const wallUs = (performance.now() - wallBefore) * 1000;
-  const coreAfter = pinned ? readCpuBusyMicros(SERVER_CPU) : null;
+  const m = await measureServer(server, () =>
+    gen.load({ pool: side, room: ROOM, mode: load.mode, senders: plan.senders, rate: load.rate, window: plan.window, seconds: load.seconds, textChars: plan.textChars, drainMs: DRAIN_MS }),
+  );
   const loadCoreAfter = pinned ? readCpuBusyMicros(LOAD_CPU) : null;
-  const d = delta(before, after);
+  const reply = m.result;
   const n = Math.max(1, reply.deliveriesReceived);
-  const foreignShare = coreBefore && coreAfter ? Math.max(0, coreAfter.busyUs - coreBefore.busyUs - (d.schedCpuUs ?? d.cpuUs)) / wallUs : null;
   return {
-    cpuUsPerDelivery: d.cpuUs / n,
-    sysUsPerDelivery: d.sysUs / n,
-    schedUsPerDelivery: d.schedCpuUs === null ? null : d.schedCpuUs / n,
+    cpuUsPerDelivery: m.cpuUs / n,
+    sysUsPerDelivery: m.sysUs / n,
+    schedUsPerDelivery: m.schedCpuUs === null ? null : m.schedCpuUs / n,
     // The send phase is where the work is; the drain after it is short when nothing is lost.
-    serverCpuShare: (d.schedCpuUs ?? d.cpuUs) / (reply.jobMs * 1000),
-    foreignShare,
-    loadCoreShare: loadCoreBefore && loadCoreAfter ? (loadCoreAfter.busyUs - loadCoreBefore.busyUs) / wallUs : null,
+    serverCpuShare: (m.schedCpuUs ?? m.cpuUs) / (reply.jobMs * 1000),
+    foreignShare: m.foreignShare,
+    loadCoreShare: loadCoreBefore && loadCoreAfter ? (loadCoreAfter.busyUs - loadCoreBefore.busyUs) / m.wallUs : null,
     reply,
   };
 }
@@ -375,13 +366,7 @@ function check(side: Side, where: string, rep: LoadReply, server: ServerUnderTes
 }
 
 function row(measure: string, unit: string, values: (side: Side) => number[], target: number | null, digits: number): ResultRow {
-  const ours = values('ours');
-  const peer = values('peer');
-  return { measure, unit, ours: median(ours), peer: median(peer), target, digits, oursSpread: formatSpread(ours, digits), peerSpread: formatSpread(peer, digits) };
-}
-
-function formatK(n: number): string {
-  return n % 1000 === 0 ? `${n / 1000}k` : String(n);
+  return medianRow(measure, unit, { ours: values('ours'), peer: values('peer') }, target, digits);
 }
 
 function fmt(n: number, digits = 0): string {

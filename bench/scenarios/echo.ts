@@ -17,15 +17,14 @@
  * of the rounds. For (c) each server is started fresh, warmed with a few
  * connections and echoes, and measured alone.
  */
-import { performance } from 'node:perf_hooks';
 import type { EchoReply } from '../load/protocol.js';
 import { LoadGenerator } from '../lib/load-generator.js';
-import { delta, readCpuBusyMicros, sample, type ProcSample } from '../lib/proc-stats.js';
-import { detectPinning, SERVER_CPU, sleep } from '../lib/processes.js';
+import { delta, sample, type ProcSample } from '../lib/proc-stats.js';
+import { SERVER_CPU, sleep } from '../lib/processes.js';
+import { formatK, measureServer, medianRow, roundOrder, SIDES, stopServer, type Side } from '../lib/rounds.js';
 import { ECHO_PATH, startOurServer, startPeer, type RunDir, type ServerUnderTest, type StartOptions } from '../lib/servers.js';
 import { sourceAddresses } from '../lib/source-addresses.js';
-import { median } from '../lib/stats.js';
-import { formatSpread, type ResultRow } from '../lib/table.js';
+import type { ResultRow } from '../lib/table.js';
 
 export interface EchoScenarioOptions {
   readonly runDir: RunDir;
@@ -66,9 +65,6 @@ interface EchoRound {
   readonly reply: EchoReply;
 }
 
-const SERVERS = ['ours', 'peer'] as const;
-type Side = (typeof SERVERS)[number];
-
 export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioResult> {
   const rows: ResultRow[] = [];
   const notes: string[] = [];
@@ -83,18 +79,17 @@ export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioR
     // ── (a) and (b): echo at fixed offered rates ─────────────────────────
     const servers: Record<Side, ServerUnderTest> = { ours: await startOurServer(start), peer: await startPeer(start) };
     try {
-      for (const side of SERVERS) {
+      for (const side of SIDES) {
         const opened = await gen.open(side, servers[side].url(ECHO_PATH), o.connections, sources);
         o.log(`  ${side}: ${opened.opened} ${scheme} connections open in ${Math.round(opened.ms)} ms${opened.failed ? `, ${opened.failed} failed: ${opened.errors.join('; ')}` : ''}`);
         if (opened.failed > 0) anomalies.push(`${side}: ${opened.failed} of ${o.connections} echo connections failed to open: ${opened.errors.join('; ')}`);
       }
       for (const rate of o.rates) {
         const rounds: Record<Side, EchoRound[]> = { ours: [], peer: [] };
-        for (const side of SERVERS) await gen.echo(side, rate, o.warmupSeconds, o.payloadBytes); // JIT and buffers warm, unmeasured
+        for (const side of SIDES) await gen.echo(side, rate, o.warmupSeconds, o.payloadBytes); // JIT and buffers warm, unmeasured
         for (let r = 0; r < o.rounds; r++) {
           // Alternate who goes first, so neither always runs right after the other.
-          const order: readonly Side[] = r % 2 === 0 ? SERVERS : [...SERVERS].reverse();
-          for (const side of order) {
+          for (const side of roundOrder(r)) {
             const round = await measureEchoRound(gen, servers[side], side, rate, o);
             rounds[side].push(round);
             const rep = round.reply;
@@ -112,14 +107,14 @@ export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioR
         const cpu = (side: Side) => rounds[side].map((x) => x.cpuUsPerMsg);
         const p50 = (side: Side) => rounds[side].map((x) => x.reply.rtt.p50);
         const p99 = (side: Side) => rounds[side].map((x) => x.reply.rtt.p99);
-        const label = `echo ${formatRate(rate)} msg/s, ${o.connections} ${scheme}`;
+        const label = `echo ${formatK(rate)} msg/s, ${o.connections} ${scheme}`;
         rows.push(row(`${label}: server CPU per message`, 'µs', cpu, rate === 5000 && o.tls ? 0.6 : null, 1));
         rows.push(row(`${label}: … of which in the kernel (stime)`, 'µs', (side: Side) => rounds[side].map((x) => x.sysUsPerMsg), null, 1));
         rows.push(row(`${label}: round trip p50`, 'µs', p50, null, 0));
         rows.push(row(`${label}: round trip p99`, 'µs', p99, null, 0));
-        const genShare = Math.max(...SERVERS.flatMap((s) => rounds[s].map((x) => x.reply.generatorCpuShare)));
-        const lag = Math.max(...SERVERS.flatMap((s) => rounds[s].map((x) => x.reply.maxSendLagMs)));
-        const foreign = SERVERS.flatMap((s) => rounds[s].map((x) => x.foreignShare ?? NaN)).filter(Number.isFinite);
+        const genShare = Math.max(...SIDES.flatMap((s) => rounds[s].map((x) => x.reply.generatorCpuShare)));
+        const lag = Math.max(...SIDES.flatMap((s) => rounds[s].map((x) => x.reply.maxSendLagMs)));
+        const foreign = SIDES.flatMap((s) => rounds[s].map((x) => x.foreignShare ?? NaN)).filter(Number.isFinite);
         notes.push(
           `echo ${rate}/s: the load generator used at most ${(genShare * 100).toFixed(0)}% of its CPU; its largest send lag behind schedule was ${lag.toFixed(1)} ms` +
             (foreign.length ? `; other processes took ${(Math.min(...foreign) * 100).toFixed(0)}–${(Math.max(...foreign) * 100).toFixed(0)}% of the server's CPU during the rounds` : ''),
@@ -127,32 +122,31 @@ export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioR
       }
       // The cost of doing nothing: both servers side by side, connections open, no traffic.
       await sleep(1000);
-      const quietBefore = SERVERS.map((side) => sample(servers[side].pid));
+      const quietBefore = SIDES.map((side) => sample(servers[side].pid));
       await sleep(IDLE_CPU_WINDOW_MS);
-      const quietAfter = SERVERS.map((side) => sample(servers[side].pid));
-      const idleCpu = SERVERS.map((_, i) => {
+      const quietAfter = SIDES.map((side) => sample(servers[side].pid));
+      const idleCpu = SIDES.map((_, i) => {
         const d = delta(quietBefore[i]!, quietAfter[i]!);
         return ((d.schedCpuUs ?? d.cpuUs) / 1000) / (IDLE_CPU_WINDOW_MS / 1000);
       });
       o.log(`  quiet: server CPU with ${o.connections} open connections and no traffic: ours ${idleCpu[0]!.toFixed(2)} ms/s, peer ${idleCpu[1]!.toFixed(2)} ms/s`);
       rows.push({ measure: `no traffic, ${o.connections} ${scheme} open: server CPU per second`, unit: 'ms', ours: idleCpu[0]!, peer: idleCpu[1]!, target: null, digits: 2 });
       raw.idleCpuMsPerSecond = { ours: idleCpu[0], peer: idleCpu[1] };
-      for (const side of SERVERS) await gen.close(side);
+      for (const side of SIDES) await gen.close(side);
     } finally {
-      await stopAndCheck(servers.ours, anomalies);
-      await servers.peer.stop();
+      await stopServer(servers.ours, anomalies);
+      await stopServer(servers.peer, anomalies);
     }
 
     // ── (c): idle connections, each server fresh and alone ────────────────
     if (o.idleCounts.length > 0) {
       const idle: Record<Side, IdleStep[]> = { ours: [], peer: [] };
-      for (const side of SERVERS) {
+      for (const side of SIDES) {
         const server = side === 'ours' ? await startOurServer(start) : await startPeer(start);
         try {
           idle[side] = await measureIdle(gen, server, side, o, sources, anomalies);
         } finally {
-          if (side === 'ours') await stopAndCheck(server, anomalies);
-          else await server.stop();
+          await stopServer(server, anomalies);
         }
       }
       raw.idle = idle;
@@ -162,7 +156,7 @@ export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioR
         const peer = idle.peer[i];
         if (!ours || !peer) continue;
         const target = n >= 10_000 && o.tls ? 0.65 : null;
-        rows.push({ measure: `idle ${scheme} connections, ${formatRate(n)} open: RSS per connection`, unit: 'bytes', ours: ours.rssPerConn, peer: peer.rssPerConn, target });
+        rows.push({ measure: `idle ${scheme} connections, ${formatK(n)} open: RSS per connection`, unit: 'bytes', ours: ours.rssPerConn, peer: peer.rssPerConn, target });
       }
       const setUp = (side: Side) => idle[side].map((s) => s.cpuUsPerOpen);
       rows.push(row(`${scheme} connection set-up (${o.tls ? 'TCP + TLS + ' : ''}upgrade): server CPU`, 'µs', setUp, null, 0));
@@ -174,19 +168,9 @@ export async function runEchoScenario(o: EchoScenarioOptions): Promise<ScenarioR
 }
 
 async function measureEchoRound(gen: LoadGenerator, server: ServerUnderTest, side: Side, rate: number, o: EchoScenarioOptions): Promise<EchoRound> {
-  const pinned = detectPinning().enabled;
-  const coreBefore = pinned ? readCpuBusyMicros(SERVER_CPU) : null;
-  const wallBefore = performance.now();
-  const before = sample(server.pid);
-  const reply = await gen.echo(side, rate, o.roundSeconds, o.payloadBytes);
-  const after = sample(server.pid);
-  const wallUs = (performance.now() - wallBefore) * 1000;
-  const coreAfter = pinned ? readCpuBusyMicros(SERVER_CPU) : null;
-  const d = delta(before, after);
-  const n = Math.max(1, reply.received);
-  // The server's own CPU time may include a little time of its libuv threads on the other core; clamp at 0.
-  const foreignShare = coreBefore && coreAfter ? Math.max(0, coreAfter.busyUs - coreBefore.busyUs - (d.schedCpuUs ?? d.cpuUs)) / wallUs : null;
-  return { cpuUsPerMsg: d.cpuUs / n, sysUsPerMsg: d.sysUs / n, schedCpuUsPerMsg: d.schedCpuUs === null ? null : d.schedCpuUs / n, foreignShare, reply };
+  const m = await measureServer(server, () => gen.echo(side, rate, o.roundSeconds, o.payloadBytes));
+  const n = Math.max(1, m.result.received);
+  return { cpuUsPerMsg: m.cpuUs / n, sysUsPerMsg: m.sysUs / n, schedCpuUsPerMsg: m.schedCpuUs === null ? null : m.schedCpuUs / n, foreignShare: m.foreignShare, reply: m.result };
 }
 
 function checkEchoRound(side: Side, rate: number, rep: EchoReply, server: ServerUnderTest, anomalies: string[]): void {
@@ -255,18 +239,6 @@ async function measureIdle(gen: LoadGenerator, server: ServerUnderTest, side: Si
   return steps;
 }
 
-/** Our server drains on SIGTERM and exits 0; anything else is worth reporting. */
-async function stopAndCheck(server: ServerUnderTest, anomalies: string[]): Promise<void> {
-  const exit = await server.stop(15_000);
-  if (exit.code !== 0) anomalies.push(`${server.name}: exit after SIGTERM was code ${exit.code}, signal ${exit.signal}; last output:\n${server.recentOutput()}`);
-}
-
 function row(measure: string, unit: string, values: (side: Side) => number[], target: number | null, digits: number): ResultRow {
-  const ours = values('ours');
-  const peer = values('peer');
-  return { measure, unit, ours: median(ours), peer: median(peer), target, digits, oursSpread: formatSpread(ours, digits), peerSpread: formatSpread(peer, digits) };
-}
-
-function formatRate(n: number): string {
-  return n % 1000 === 0 ? `${n / 1000}k` : String(n);
+  return medianRow(measure, unit, { ours: values('ours'), peer: values('peer') }, target, digits);
 }
